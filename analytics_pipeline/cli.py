@@ -1,0 +1,329 @@
+"""The ``analytics-pipeline`` command line.
+
+Exit codes: 0 success; 1 the command ran but some input was rejected or a thing was missing;
+2 usage or configuration error; 3 PostgreSQL or Redis could not be reached.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from typing import IO, Any
+
+import click
+import psycopg
+import psycopg_pool
+import redis
+from pydantic import ValidationError
+from tqdm import tqdm
+
+from analytics_pipeline.cameras import CameraInput, CameraRegistry
+from analytics_pipeline.config import ConfigError, Settings, load_settings
+from analytics_pipeline.db import create_pool, migrate
+from analytics_pipeline.eventlog import EventFilter, EventLog
+from analytics_pipeline.events import NewEvent, as_utc
+from analytics_pipeline.relay import Relay
+
+EXIT_REJECTED = 1
+EXIT_CONFIG = 2
+EXIT_UNREACHABLE = 3
+
+log = logging.getLogger("analytics_pipeline")
+
+
+class Context:
+    """Settings plus lazily opened clients shared by a command."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._pool: psycopg_pool.ConnectionPool | None = None
+
+    @property
+    def pool(self) -> psycopg_pool.ConnectionPool:
+        if self._pool is None:
+            try:
+                self._pool = create_pool(self.settings.database_url)
+            except psycopg_pool.PoolTimeout:
+                fail(f"PostgreSQL at DATABASE_URL={self.settings.database_url} does not answer",
+                     EXIT_UNREACHABLE)
+        return self._pool  # type: ignore[return-value]
+
+    @property
+    def event_log(self) -> EventLog:
+        return EventLog(self.pool)
+
+    def redis(self) -> redis.Redis:
+        client = redis.Redis.from_url(
+            self.settings.redis_url, socket_connect_timeout=5, socket_timeout=10
+        )
+        try:
+            client.ping()
+        except redis.RedisError as exc:
+            fail(f"Redis at REDIS_URL={self.settings.redis_url} does not answer: {exc}",
+                 EXIT_UNREACHABLE)
+        return client
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+
+
+def fail(message: str, code: int) -> None:
+    """Print an error and exit with ``code``."""
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--env-file", default=".env", show_default=True, help="Optional settings file.")
+@click.version_option(package_name="analytics-pipeline")
+@click.pass_context
+def main(ctx: click.Context, env_file: str) -> None:
+    """Video analytics event pipeline: event log, Redis relay, cameras and snapshots.
+
+    Settings come from the environment and an optional .env file (see .env.example).
+    """
+    try:
+        settings = load_settings(env_file)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_CONFIG)
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    state = Context(settings)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("migrate")
+@pass_context
+def db_migrate(state: Context) -> None:
+    """Apply pending sql/migrations in order (idempotent, safe to run concurrently)."""
+    try:
+        applied = migrate(state.settings.database_url)
+    except psycopg.OperationalError as exc:
+        fail(f"PostgreSQL at DATABASE_URL does not answer: {exc}", EXIT_UNREACHABLE)
+    click.echo(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else
+                                                          "; the schema is up to date"))
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Publish what is pending, then exit.")
+@pass_context
+def relay(state: Context, once: bool) -> None:
+    """Publish committed events to the Redis stream, following the log until stopped."""
+    worker = Relay(
+        state.event_log,
+        state.redis(),
+        state.settings.redis_stream,
+        maxlen=state.settings.redis_stream_maxlen,
+    )
+    if once:
+        click.echo(f"published {worker.publish_pending()} event(s) to {worker.stream}")
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    worker.run(state.settings.database_url, stop)
+
+
+@main.group()
+def cameras() -> None:
+    """Register, list and remove cameras."""
+
+
+@cameras.command("add")
+@click.argument("camera_id")
+@click.option("--source", "source_url", required=True, help="File path, rtsp:// or http:// URL.")
+@click.option("--name", default="", help="Display name (defaults to the id).")
+@click.option("--disabled", is_flag=True, help="Register without analysing it.")
+@click.option("--settings", "settings_json", default="{}", help="Per-camera settings as JSON.")
+@pass_context
+def cameras_add(
+    state: Context, camera_id: str, source_url: str, name: str, disabled: bool, settings_json: str
+) -> None:
+    """Register a camera (or replace the one with the same id)."""
+    try:
+        camera = CameraInput(
+            id=camera_id,
+            name=name,
+            source_url=source_url,
+            enabled=not disabled,
+            settings=json.loads(settings_json),
+        )
+    except (ValidationError, json.JSONDecodeError) as exc:
+        raise click.BadParameter(str(exc)) from None
+    stored = CameraRegistry(state.pool).register(camera)
+    click.echo(f"registered camera {stored.id} ({stored.source_url})")
+
+
+@cameras.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@pass_context
+def cameras_list(state: Context, as_json: bool) -> None:
+    """List registered cameras."""
+    for camera in CameraRegistry(state.pool).list():
+        if as_json:
+            click.echo(camera.model_dump_json())
+        else:
+            status = "enabled" if camera.enabled else "disabled"
+            click.echo(f"{camera.id:<20} {status:<9} {camera.name:<24} {camera.source_url}")
+
+
+@cameras.command("remove")
+@click.argument("camera_id")
+@pass_context
+def cameras_remove(state: Context, camera_id: str) -> None:
+    """Remove a camera; its events stay in the log."""
+    if not CameraRegistry(state.pool).remove(camera_id):
+        fail(f"no camera {camera_id!r}", EXIT_REJECTED)
+    click.echo(f"removed camera {camera_id}")
+
+
+@main.group()
+def events() -> None:
+    """Append, list and follow events."""
+
+
+def _parse_lines(source: IO[str], rejected: list[str]) -> Iterator[NewEvent]:
+    for number, line in enumerate(source, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield NewEvent.model_validate_json(line)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'line'}: {e['msg']}" for e in exc.errors()
+            )
+            rejected.append(f"line {number}: {problems}")
+
+
+@events.command("append")
+@click.argument("source", type=click.File("r"), default="-")
+@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 100_000))
+@pass_context
+def events_append(state: Context, source: IO[str], batch_size: int) -> None:
+    """Append events from JSON lines (a file or stdin), one event per line.
+
+    Fields as in the events table: event_type, camera_id, timestamp, frame_number and
+    optionally event_id, snapshot_path, event_data. Bad lines are reported with their line
+    number and skipped (exit code 1); good lines are stored; an event_id already stored is
+    not stored again.
+    """
+    event_log = state.event_log
+    rejected: list[str] = []
+    stored = duplicates = 0
+    batch: list[NewEvent] = []
+
+    def flush() -> None:
+        nonlocal stored, duplicates
+        positions = event_log.append(batch)
+        new = sum(p is not None for p in positions)
+        stored, duplicates = stored + new, duplicates + len(positions) - new
+        progress.update(len(batch))
+        batch.clear()
+
+    with tqdm(desc="appending", unit="event", disable=None, file=sys.stderr) as progress:
+        for event in _parse_lines(source, rejected):
+            batch.append(event)
+            if len(batch) >= batch_size:
+                flush()
+        flush()
+    for problem in rejected:
+        click.secho(problem, fg="yellow", err=True)
+    click.echo(f"stored {stored}, already stored {duplicates}, rejected {len(rejected)}")
+    if rejected:
+        sys.exit(EXIT_REJECTED)
+
+
+def _event_json(event: Any) -> str:
+    return event.model_dump_json(exclude={"txid"})
+
+
+@events.command("list")
+@click.option("--camera-id", multiple=True, help="Only these cameras (repeatable).")
+@click.option("--event-type", multiple=True, help="Only these types (repeatable).")
+@click.option("--start", type=click.DateTime(), help="From this time (inclusive, UTC if naive).")
+@click.option("--end", type=click.DateTime(), help="Until this time (exclusive).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--before", "before_id", type=int, help="Only positions below this (paging).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@pass_context
+def events_list(
+    state: Context,
+    camera_id: tuple[str, ...],
+    event_type: tuple[str, ...],
+    start: datetime | None,
+    end: datetime | None,
+    limit: int,
+    before_id: int | None,
+    as_json: bool,
+) -> None:
+    """List events, newest first."""
+    event_filter = EventFilter(
+        camera_ids=camera_id or None,
+        event_types=event_type or None,
+        start=as_utc(start) if start else None,
+        end=as_utc(end) if end else None,
+    )
+    for event in state.event_log.query(event_filter, limit=limit, before_id=before_id):
+        if as_json:
+            click.echo(_event_json(event))
+        else:
+            click.echo(
+                f"{event.id:>8}  {event.timestamp:%Y-%m-%d %H:%M:%S}  {event.camera_id:<16}"
+                f" {event.event_type:<10} {event.snapshot_path or '-'}"
+            )
+
+
+@events.command("tail")
+@click.option("--from-start", is_flag=True, help="Begin with the oldest message in the stream.")
+@click.option("--count", type=click.IntRange(1), help="Stop after this many messages.")
+@pass_context
+def events_tail(state: Context, from_start: bool, count: int | None) -> None:
+    """Follow the Redis stream and print each message as a JSON line."""
+    client = state.redis()
+    stream = state.settings.redis_stream
+    last_id = "0" if from_start else "$"
+    seen = 0
+    try:
+        while count is None or seen < count:
+            reply = client.xread({stream: last_id}, block=1000, count=100)
+            for _stream, messages in reply or []:
+                for message_id, fields in messages:
+                    last_id = message_id
+                    decoded = {k.decode(): v.decode() for k, v in fields.items()}
+                    click.echo(json.dumps({"id": message_id.decode(), **decoded}))
+                    seen += 1
+                    if count is not None and seen >= count:
+                        return
+    except KeyboardInterrupt:
+        pass
+
+
+@main.command()
+@pass_context
+def demo(state: Context) -> None:
+    """Register demo cameras, log annotated sample events and publish them to Redis."""
+    from analytics_pipeline.demo import run_demo
+
+    run_demo(state.settings, state.pool, state.redis())
+
+
+if __name__ == "__main__":
+    main()

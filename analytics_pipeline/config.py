@@ -1,0 +1,83 @@
+"""Typed settings read from the environment and an optional ``.env`` file.
+
+Names follow the original service (``DATABASE_URL``, ``SNAPSHOTS_DIR``, ``ENABLE_SNAPSHOTS``)
+plus the Redis ones. Everything is validated at start-up: a bad value or an unknown key in
+``.env`` is an error that names the variable, never a crash an hour later.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """Raised when the configuration is invalid; the message names each bad variable."""
+
+
+class Settings(BaseSettings):
+    """Service configuration. Every field maps to the upper-case environment variable."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    database_url: str = Field(
+        default="postgresql://postgres@127.0.0.1:5432/analytics",
+        description="PostgreSQL connection URL of the event log.",
+    )
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", description="Redis URL.")
+    redis_stream: str = Field(default="analytics:events", min_length=1)
+    redis_stream_maxlen: int = Field(default=100_000, ge=1)
+    snapshots_dir: Path = Field(default=Path("snapshots"))
+    enable_snapshots: bool = True
+    snapshot_format: Literal["png", "jpeg", "webp"] = "png"
+    snapshot_quality: int = Field(default=90, ge=1, le=100)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str) -> str:
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql:// (e.g. postgresql://127.0.0.1:5432/db)")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+def load_settings(env_file: Path | str | None = ".env") -> Settings:
+    """Read and validate settings; raise :class:`ConfigError` naming each bad variable."""
+    try:
+        return Settings(_env_file=env_file)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = "_".join(str(part) for part in error["loc"]).upper()
+            if error["type"] == "extra_forbidden":
+                problems.append(f"{name}: unknown setting (check the spelling against .env.example)")
+            else:
+                problems.append(f"{name}: {error['msg']} (got {error.get('input')!r})")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

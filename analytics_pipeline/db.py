@@ -1,0 +1,154 @@
+"""PostgreSQL access: named SQL files, connection pools and schema migrations."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+log = logging.getLogger(__name__)
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+MIGRATIONS_DIR = SQL_DIR / "migrations"
+QUERIES_DIR = SQL_DIR / "queries"
+_MIGRATION_LOCK = 0x616E616C  # any constant shared by every process that migrates
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+@cache
+def query_text(name: str) -> str:
+    """The text of ``sql/queries/<name>.sql``."""
+    path = QUERIES_DIR / f"{name}.sql"
+    if not path.is_file():
+        raise FileNotFoundError(f"no named query {name!r} at {path}")
+    return path.read_text()
+
+
+def query(name: str, **parts: str) -> sql.Composable:
+    """A named query; ``parts`` fill ``{placeholders}`` with trusted SQL keywords."""
+    text = query_text(name)
+    if not parts:
+        return sql.SQL(text)  # type: ignore[arg-type]
+    return sql.SQL(text).format(**{key: sql.SQL(value) for key, value in parts.items()})  # type: ignore[arg-type]
+
+
+def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
+    """One connection returning rows as dicts."""
+    return psycopg.connect(url, autocommit=autocommit, row_factory=dict_row)
+
+
+def create_pool(url: str, *, min_size: int = 1, max_size: int = 4) -> ConnectionPool:
+    """A connection pool returning rows as dicts; opened before it is returned."""
+    pool = ConnectionPool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        kwargs={"row_factory": dict_row},
+        open=False,
+        name="analytics",
+    )
+    pool.open(wait=True, timeout=10)
+    return pool
+
+
+@contextmanager
+def transaction(pool: ConnectionPool) -> Iterator[psycopg.Connection]:
+    """A pooled connection inside one transaction (committed on success)."""
+    with pool.connection() as conn, conn.transaction():
+        yield conn
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One ``sql/migrations/NNNN_name.sql`` file."""
+
+    version: int
+    name: str
+    text: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+
+def migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+    """Every migration file in version order; a misnamed file is an error."""
+    found = []
+    for path in sorted(directory.glob("*.sql")):
+        match = _MIGRATION_NAME.match(path.name)
+        if not match:
+            raise ValueError(f"migration file {path.name} is not named NNNN_lower_case.sql")
+        found.append(Migration(int(match.group(1)), path.stem, path.read_text()))
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise ValueError(f"two migrations share a version number in {directory}")
+    return found
+
+
+def create_database_if_missing(url: str) -> bool:
+    """Create the database named in ``url`` when the server answers but lacks it."""
+    try:
+        psycopg.connect(url, connect_timeout=10).close()
+        return False
+    except psycopg.OperationalError as exc:
+        if "does not exist" not in str(exc):
+            raise
+    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    with psycopg.connect(url, dbname="postgres", autocommit=True) as conn:
+        try:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(str(name))))
+        except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+            return False  # another process created it at the same moment
+    log.info("created database %s", name)
+    return True
+
+
+def migrate(url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
+    """Apply pending migrations in order, each in its own transaction; return their names.
+
+    Creates the database first when it is missing. An advisory lock serialises concurrent
+    runs; an applied migration whose file changed since is an error (write a new one).
+    """
+    applied_now: list[str] = []
+    create_database_if_missing(url)
+    with connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
+        try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {
+                row["version"]: row
+                for row in conn.execute("SELECT version, name, checksum FROM schema_migrations")
+            }
+            for migration in migrations(directory):
+                if migration.version in done:
+                    if done[migration.version]["checksum"] != migration.checksum:
+                        raise RuntimeError(
+                            f"migration {migration.name} was changed after it was applied"
+                        )
+                    continue
+                with conn.transaction():
+                    conn.execute(migration.text)  # type: ignore[arg-type]
+                    conn.execute(
+                        "INSERT INTO schema_migrations (version, name, checksum)"
+                        " VALUES (%s, %s, %s)",
+                        (migration.version, migration.name, migration.checksum),
+                    )
+                log.info("applied migration %s", migration.name)
+                applied_now.append(migration.name)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
+    return applied_now

@@ -1,0 +1,196 @@
+"""The append-only event log in PostgreSQL: append, follow, query and summarise."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from analytics_pipeline.db import query
+from analytics_pipeline.events import NewEvent, StoredEvent
+
+Cursor = tuple[int, int]
+"""A place in commit-safe order: (writing transaction id, position)."""
+
+START: Cursor = (0, 0)
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Filters shared by every read path; ``None`` means no filter. ``end`` is exclusive."""
+
+    camera_ids: Sequence[str] | None = None
+    event_types: Sequence[str] | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "camera_ids": list(self.camera_ids) if self.camera_ids is not None else None,
+            "event_types": list(self.event_types) if self.event_types is not None else None,
+            "start": self.start,
+            "end": self.end,
+        }
+
+
+@dataclass(frozen=True)
+class EventStats:
+    """Totals of a filtered slice of the log."""
+
+    total_events: int
+    events_by_type: dict[str, int] = field(default_factory=dict)
+    events_by_camera: dict[str, int] = field(default_factory=dict)
+    first_event: datetime | None = None
+    last_event: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PurgedEvent:
+    """A row removed through the purge path, with the snapshot it pointed to."""
+
+    id: int
+    event_id: str
+    snapshot_path: str | None
+
+
+def append_params(events: Sequence[NewEvent]) -> dict[str, list[Any]]:
+    """The column arrays that ``sql/queries/append_events.sql`` takes."""
+    return {
+        "event_ids": [e.event_id for e in events],
+        "event_types": [e.event_type for e in events],
+        "camera_ids": [e.camera_id for e in events],
+        "timestamps": [e.timestamp for e in events],
+        "frame_numbers": [e.frame_number for e in events],
+        "snapshot_paths": [e.snapshot_path for e in events],
+        "event_data": [json.dumps(e.event_data) for e in events],
+    }
+
+
+def _utc_day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
+class EventLog:
+    """Reads and appends events through a connection pool."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self.pool = pool
+        self._days_with_partition: set[date] = set()
+
+    def append(self, events: Sequence[NewEvent]) -> list[int | None]:
+        """Append a batch in one statement and one transaction.
+
+        Returns, for each input event, its new position, or ``None`` when an event with the
+        same ``event_id`` was stored before (or earlier in the batch): appending twice
+        stores once.
+        """
+        if not events:
+            return []
+        params = append_params(events)
+        days = {_utc_day(e.timestamp) for e in events}
+        try:
+            stored = self._insert(params, days)
+        except psycopg.errors.CheckViolation as exc:
+            if "no partition" not in str(exc):
+                raise
+            # A partition this process thought existed was dropped by retention meanwhile.
+            self._days_with_partition.clear()
+            stored = self._insert(params, days)
+        positions = {row["event_id"]: row["id"] for row in stored}
+        return [positions.pop(e.event_id, None) for e in events]
+
+    def _insert(self, params: dict[str, Any], days: set[date]) -> list[dict[str, Any]]:
+        with self.pool.connection() as conn, conn.transaction():
+            missing = sorted(days - self._days_with_partition)
+            if missing:
+                conn.execute(query("ensure_partitions"), {"days": missing})
+            rows = conn.execute(query("append_events"), params).fetchall()
+        self._days_with_partition |= days
+        return rows
+
+    def ensure_partitions(self, days: Sequence[date]) -> int:
+        """Create the day partitions that do not exist yet; return how many were made."""
+        with self.pool.connection() as conn:
+            row = conn.execute(query("ensure_partitions"), {"days": list(days)}).fetchone()
+        self._days_with_partition |= set(days)
+        return int(row["ensure_event_partitions"]) if row else 0
+
+    def read_after(self, cursor: Cursor, limit: int = 1000) -> list[StoredEvent]:
+        """Committed events after ``cursor`` in commit-safe order.
+
+        Only rows of transactions older than every running one are returned, so a row that a
+        slower writer commits late still comes after the cursor and is never skipped.
+        """
+        params = {"txid": cursor[0], "id": cursor[1], "limit": limit}
+        return self._fetch_events("read_committed_after", params)
+
+    def read_tail(self, limit: int) -> list[StoredEvent]:
+        """The newest ``limit`` committed events, oldest first, in commit-safe order."""
+        return self._fetch_events("read_tail", {"limit": limit})
+
+    def query(
+        self,
+        event_filter: EventFilter = EventFilter(),
+        *,
+        limit: int = 50,
+        before_id: int | None = None,
+        after_id: int | None = None,
+        descending: bool = True,
+    ) -> list[StoredEvent]:
+        """Filtered events ordered by position, newest first unless ``descending`` is false.
+
+        ``before_id`` / ``after_id`` are keyset bounds (exclusive) on the position.
+        """
+        params = event_filter.params() | {
+            "before_id": before_id,
+            "after_id": after_id,
+            "limit": limit,
+        }
+        sql = query("query_events", direction="DESC" if descending else "ASC")
+        with self.pool.connection() as conn:
+            rows = conn.execute(sql, params, prepare=False).fetchall()
+        return [StoredEvent.model_validate(row) for row in rows]
+
+    def count(self, event_filter: EventFilter = EventFilter()) -> int:
+        """How many events match the filter."""
+        with self.pool.connection() as conn:
+            row = conn.execute(query("count_events"), event_filter.params(), prepare=False)
+            return int(row.fetchone()["count"])  # type: ignore[index]
+
+    def get(self, position: int) -> StoredEvent | None:
+        """The event at a position, or ``None``."""
+        rows = self._fetch_events("get_event", {"id": position})
+        return rows[0] if rows else None
+
+    def stats(self, event_filter: EventFilter = EventFilter()) -> EventStats:
+        """Total, per type, per camera, and the first and last timestamps, in one scan."""
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                query("event_stats"), event_filter.params(), prepare=False
+            ).fetchall()
+        total = next((r for r in rows if r["by_type_rollup"] and r["by_camera_rollup"]), None)
+        by_type = {r["event_type"]: r["n"] for r in rows if not r["by_type_rollup"]}
+        by_camera = {r["camera_id"]: r["n"] for r in rows if not r["by_camera_rollup"]}
+        return EventStats(
+            total_events=int(total["n"]) if total else 0,
+            events_by_type=dict(sorted(by_type.items())),
+            events_by_camera=dict(sorted(by_camera.items())),
+            first_event=total["first_event"] if total else None,
+            last_event=total["last_event"] if total else None,
+        )
+
+    def purge(self, positions: Sequence[int]) -> list[PurgedEvent]:
+        """Remove events through the explicit purge path (retention, erasure)."""
+        with self.pool.connection() as conn, conn.transaction():
+            rows = conn.execute(query("purge_events"), {"ids": list(positions)}).fetchall()
+        return [PurgedEvent(r["id"], str(r["event_id"]), r["snapshot_path"]) for r in rows]
+
+    def _fetch_events(self, name: str, params: dict[str, Any]) -> list[StoredEvent]:
+        with self.pool.connection() as conn:
+            rows = conn.execute(query(name), params).fetchall()
+        return [StoredEvent.model_validate(row) for row in rows]

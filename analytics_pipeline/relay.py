@@ -1,0 +1,154 @@
+"""Publishes committed events from the log to the Redis stream, in commit-safe log order.
+
+Redis is a projection of the log. The stream itself remembers how far the relay got: every
+message carries its place in commit-safe order (field ``cursor``), so after a Redis outage the
+relay resumes right after the newest message that reached Redis, and after a wiped stream it
+replays the newest ``maxlen`` events of the log. Messages carry ``event_id`` and ``position``
+so that consumers can drop the duplicates a crash between XADD and its reply may cause.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+
+import psycopg
+import redis
+
+from analytics_pipeline.eventlog import START, Cursor, EventLog
+from analytics_pipeline.events import StoredEvent
+
+log = logging.getLogger(__name__)
+
+NOTIFY_CHANNEL = "events_appended"
+_RELAY_LOCK = 0x72656C61  # advisory lock: one relay per database
+
+
+class RelayError(Exception):
+    """The stream holds something the relay cannot resume from."""
+
+
+def snapshot_url(event: StoredEvent) -> str:
+    """The API route that serves an event's snapshot ('' when it has none)."""
+    return f"/snapshots/{event.id}" if event.snapshot_path else ""
+
+
+def message_fields(event: StoredEvent) -> dict[str, str]:
+    """The flat string fields of one stream message (DESIGN.md, Publishing to Redis)."""
+    return {
+        "event_id": str(event.event_id),
+        "position": str(event.id),
+        "event_type": event.event_type,
+        "camera_id": event.camera_id,
+        "timestamp": event.timestamp.isoformat(),
+        "frame_number": str(event.frame_number),
+        "snapshot_url": snapshot_url(event),
+        "data": json.dumps(event.event_data, separators=(",", ":")),
+        "cursor": f"{event.txid}:{event.id}",
+    }
+
+
+def _parse_cursor(value: bytes | str) -> Cursor:
+    text = value.decode() if isinstance(value, bytes) else value
+    txid, _, position = text.partition(":")
+    return int(txid), int(position)
+
+
+class Relay:
+    """Moves events from the log to one Redis stream."""
+
+    def __init__(
+        self,
+        event_log: EventLog,
+        client: redis.Redis,
+        stream: str,
+        *,
+        maxlen: int,
+        batch_size: int = 1000,
+    ) -> None:
+        self.event_log = event_log
+        self.client = client
+        self.stream = stream
+        self.maxlen = maxlen
+        self.batch_size = batch_size
+
+    def stream_cursor(self) -> Cursor | None:
+        """The cursor of the newest message in the stream, or ``None`` when it is empty."""
+        newest = self.client.xrevrange(self.stream, count=1)
+        if not newest:
+            return None
+        _message_id, fields = newest[0]
+        raw = fields.get(b"cursor", fields.get("cursor"))
+        if raw is None:
+            raise RelayError(
+                f"the newest message of stream {self.stream!r} has no cursor field:"
+                " it was not written by this relay (choose another REDIS_STREAM)"
+            )
+        return _parse_cursor(raw)
+
+    def publish_pending(self) -> int:
+        """Publish every committed event the stream lacks; return how many were sent."""
+        cursor = self.stream_cursor()
+        if cursor is None:
+            batch = self.event_log.read_tail(self.maxlen)
+            if batch:
+                log.info("stream %s is empty: replaying the newest %d events", self.stream,
+                         len(batch))
+            cursor = START
+        else:
+            batch = self.event_log.read_after(cursor, self.batch_size)
+        sent = 0
+        while batch:
+            self._publish(batch)
+            sent += len(batch)
+            cursor = batch[-1].cursor
+            batch = self.event_log.read_after(cursor, self.batch_size)
+        return sent
+
+    def _publish(self, events: list[StoredEvent]) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for event in events:
+            pipe.xadd(self.stream, message_fields(event), maxlen=self.maxlen, approximate=True)
+        pipe.execute()
+
+    def run(
+        self,
+        database_url: str,
+        stop: threading.Event,
+        *,
+        poll_interval: float = 0.5,
+        max_backoff: float = 30.0,
+    ) -> None:
+        """Publish until ``stop`` is set, waking on new commits; outages are retried.
+
+        A PostgreSQL or Redis outage is logged and retried with capped back-off; the relay
+        resumes from the stream's newest message, so nothing is skipped.
+        """
+        backoff = 1.0
+        while not stop.is_set():
+            try:
+                self._run_listening(database_url, stop, poll_interval)
+            except (redis.RedisError, psycopg.OperationalError, RelayError) as exc:
+                log.error("relay: %s; retrying in %.0f s", exc, backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, max_backoff)
+            else:
+                backoff = 1.0
+
+    def _run_listening(self, database_url: str, stop: threading.Event, poll: float) -> None:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            while not conn.execute("SELECT pg_try_advisory_lock(%s)", (_RELAY_LOCK,)).fetchone()[0]:  # type: ignore[index]
+                log.info("another relay holds the lock for this database; waiting")
+                if stop.wait(5):
+                    return
+            conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            log.info("relay publishing to stream %s (maxlen ~%d)", self.stream, self.maxlen)
+            while not stop.is_set():
+                sent = self.publish_pending()
+                if sent:
+                    log.info("published %d events", sent)
+                # Wake on the next commit, or poll: rows behind a still-running
+                # transaction become readable without a notification of their own.
+                for _ in conn.notifies(timeout=poll, stop_after=1):
+                    pass

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Sourced by scripts/demo.sh and scripts/test.sh. Prepares everything on a fresh machine:
+#   1. the virtual environment (.venv) with the project and its pinned packages (via uv);
+#   2. PostgreSQL at DATABASE_URL and Redis at REDIS_URL when they answer, otherwise
+#      throwaway local servers under .local/ (Debian packages, installed if missing);
+#   3. the database schema (analytics-pipeline db migrate).
+# Exports DATABASE_URL and REDIS_URL for the caller.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+LOCAL="$ROOT/.local"
+mkdir -p "$LOCAL"
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# --- 1. virtual environment -------------------------------------------------------------
+PYTHON=${PYTHON:-python3}
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  || { echo "error: Python 3.11 or newer is needed (PYTHON=$PYTHON)" >&2; exit 2; }
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+if [ ! -x .venv/bin/uv ]; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check uv
+fi
+say "installing packages"
+.venv/bin/uv pip install --quiet -p .venv/bin/python -e '.[dev]'
+export PATH="$ROOT/.venv/bin:$PATH"
+
+# --- 2. PostgreSQL and Redis --------------------------------------------------------------
+if [ -f .env ]; then set -a; . ./.env; set +a; fi
+export DATABASE_URL=${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/analytics}
+export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
+
+apt_install() {
+  command -v apt-get >/dev/null || { echo "error: $* missing and no apt-get to install it" >&2; exit 3; }
+  say "installing $* (Debian packages)"
+  [ -n "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v lock)" ] || apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+postgres_answers() {
+  python - "$1" <<'PY'
+import sys, psycopg
+try:
+    psycopg.connect(sys.argv[1], dbname="postgres", connect_timeout=3).close()
+except psycopg.OperationalError as exc:
+    sys.exit(1)
+PY
+}
+
+redis_answers() {
+  python -c 'import sys, redis; redis.Redis.from_url(sys.argv[1], socket_connect_timeout=3).ping()' "$1" 2>/dev/null
+}
+
+start_local_postgres() {
+  local port=55432 data="$LOCAL/postgres"
+  local bindir
+  bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+  if [ -z "$bindir" ]; then apt_install postgresql; bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1); fi
+  local as=()
+  if [ "$(id -u)" = 0 ]; then as=(runuser -u postgres --); chown -R postgres "$LOCAL" 2>/dev/null || true; fi
+  if [ ! -f "$data/PG_VERSION" ]; then
+    say "initialising a throwaway PostgreSQL in $data"
+    mkdir -p "$data"; [ "$(id -u)" = 0 ] && chown postgres "$data"
+    "${as[@]}" "$bindir/initdb" -D "$data" -U postgres --auth=trust >/dev/null
+  fi
+  if ! "${as[@]}" "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    say "starting PostgreSQL on 127.0.0.1:$port"
+    "${as[@]}" "$bindir/pg_ctl" -D "$data" -l "$data/server.log" -w \
+      -o "-p $port -k /tmp -c listen_addresses=127.0.0.1" start >/dev/null
+  fi
+  export DATABASE_URL="postgresql://postgres@127.0.0.1:$port/analytics"
+}
+
+start_local_redis() {
+  local port=56379
+  command -v redis-server >/dev/null || apt_install redis-server
+  mkdir -p "$LOCAL/redis"
+  say "starting Redis on 127.0.0.1:$port"
+  redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
+    --dir "$LOCAL/redis" --logfile "$LOCAL/redis/redis.log"
+  export REDIS_URL="redis://127.0.0.1:$port/0"
+  for _ in $(seq 50); do redis_answers "$REDIS_URL" && return; sleep 0.1; done
+}
+
+if postgres_answers "$DATABASE_URL"; then
+  say "PostgreSQL answers at $DATABASE_URL"
+else
+  say "no PostgreSQL at $DATABASE_URL"; start_local_postgres
+fi
+if redis_answers "$REDIS_URL"; then
+  say "Redis answers at $REDIS_URL"
+else
+  say "no Redis at $REDIS_URL"; start_local_redis
+fi
+
+# --- 3. schema ------------------------------------------------------------------------------
+analytics-pipeline db migrate

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole test suite: set-up (venv, packages, services, schema), lint, then pytest.
+# Extra arguments go to pytest (e.g. scripts/test.sh -k relay).
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+say "ruff"
+ruff check . && ruff format --check .
+say "pytest"
+pytest "$@"

@@ -1,0 +1,1 @@
+DELETE FROM cameras WHERE id = %(id)s RETURNING id

@@ -1,0 +1,1 @@
+SELECT ensure_event_partitions(%(days)s::date[])
