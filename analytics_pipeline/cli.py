@@ -49,8 +49,10 @@ class Context:
             try:
                 self._pool = create_pool(self.settings.database_url)
             except psycopg_pool.PoolTimeout:
-                fail(f"PostgreSQL at DATABASE_URL={self.settings.database_url} does not answer",
-                     EXIT_UNREACHABLE)
+                fail(
+                    f"PostgreSQL at DATABASE_URL={self.settings.database_url} does not answer",
+                    EXIT_UNREACHABLE,
+                )
         return self._pool  # type: ignore[return-value]
 
     @property
@@ -64,8 +66,10 @@ class Context:
         try:
             client.ping()
         except redis.RedisError as exc:
-            fail(f"Redis at REDIS_URL={self.settings.redis_url} does not answer: {exc}",
-                 EXIT_UNREACHABLE)
+            fail(
+                f"Redis at REDIS_URL={self.settings.redis_url} does not answer: {exc}",
+                EXIT_UNREACHABLE,
+            )
         return client
 
     def close(self) -> None:
@@ -118,8 +122,10 @@ def db_migrate(state: Context) -> None:
         applied = migrate(state.settings.database_url)
     except psycopg.OperationalError as exc:
         fail(f"PostgreSQL at DATABASE_URL does not answer: {exc}", EXIT_UNREACHABLE)
-    click.echo(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else
-                                                          "; the schema is up to date"))
+    click.echo(
+        f"applied {len(applied)} migration(s)"
+        + (": " + ", ".join(applied) if applied else "; the schema is up to date")
+    )
 
 
 @main.command()

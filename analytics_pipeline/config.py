@@ -71,7 +71,9 @@ def load_settings(env_file: Path | str | None = ".env") -> Settings:
         for error in exc.errors():
             name = "_".join(str(part) for part in error["loc"]).upper()
             if error["type"] == "extra_forbidden":
-                problems.append(f"{name}: unknown setting (check the spelling against .env.example)")
+                problems.append(
+                    f"{name}: unknown setting (check the spelling against .env.example)"
+                )
             else:
                 problems.append(f"{name}: {error['msg']} (got {error.get('input')!r})")
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems)) from None

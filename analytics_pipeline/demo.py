@@ -32,8 +32,16 @@ def street_frame(car_x: int, plate_text: str) -> np.ndarray:
     cv2.rectangle(frame, (0, 200), (640, 330), (70, 70, 70), cv2.FILLED)
     cv2.rectangle(frame, (car_x, 200), (car_x + 180, 290), (160, 60, 30), cv2.FILLED)
     cv2.rectangle(frame, (car_x + 55, 258), (car_x + 125, 278), (255, 255, 255), cv2.FILLED)
-    cv2.putText(frame, plate_text, (car_x + 58, 274), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0),
-                1, cv2.LINE_AA)
+    cv2.putText(
+        frame,
+        plate_text,
+        (car_x + 58, 274),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.45,
+        (0, 0, 0),
+        1,
+        cv2.LINE_AA,
+    )
     cv2.rectangle(frame, (500, 120), (530, 200), (40, 40, 160), cv2.FILLED)
     cv2.circle(frame, (515, 110), 12, (40, 40, 160), cv2.FILLED)
     return frame
@@ -70,16 +78,24 @@ def run_demo(settings: Settings, pool: ConnectionPool, client: redis.Redis) -> N
         image = annotate(frame, moment, **overlays)
         path = store.write(camera_id, event_type, moment, image)
         new_events.append(
-            NewEvent(event_type=event_type, camera_id=camera_id, timestamp=moment,
-                     frame_number=offset, snapshot_path=path, event_data=data)
+            NewEvent(
+                event_type=event_type,
+                camera_id=camera_id,
+                timestamp=moment,
+                frame_number=offset,
+                snapshot_path=path,
+                event_data=data,
+            )
         )
     event_log = EventLog(pool)
     event_log.append(new_events)
     relay = Relay(event_log, client, settings.redis_stream, maxlen=settings.redis_stream_maxlen)
     published = relay.publish_pending()
     stats = event_log.stats(EventFilter(camera_ids=[camera_id]))
-    click.echo(f"logged {len(new_events)} events for camera {camera_id}; "
-               f"published {published} to Redis stream {settings.redis_stream!r}")
+    click.echo(
+        f"logged {len(new_events)} events for camera {camera_id}; "
+        f"published {published} to Redis stream {settings.redis_stream!r}"
+    )
     click.echo("events by type: " + ", ".join(f"{k}={v}" for k, v in stats.events_by_type.items()))
     click.echo(f"snapshots under {store.root}:")
     for event in new_events:

@@ -192,5 +192,6 @@ class EventLog:
 
     def _fetch_events(self, name: str, params: dict[str, Any]) -> list[StoredEvent]:
         with self.pool.connection() as conn:
-            rows = conn.execute(query(name), params).fetchall()
+            # Binary results parse about twice as fast as text for these column types.
+            rows = conn.execute(query(name), params, binary=True).fetchall()
         return [StoredEvent.model_validate(row) for row in rows]

@@ -93,8 +93,9 @@ class Relay:
         if cursor is None:
             batch = self.event_log.read_tail(self.maxlen)
             if batch:
-                log.info("stream %s is empty: replaying the newest %d events", self.stream,
-                         len(batch))
+                log.info(
+                    "stream %s is empty: replaying the newest %d events", self.stream, len(batch)
+                )
             cursor = START
         else:
             batch = self.event_log.read_after(cursor, self.batch_size)

@@ -1,0 +1,80 @@
+"""Settings are validated at start-up and errors name the variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analytics_pipeline.config import ConfigError, load_settings
+
+VARIABLES = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "REDIS_STREAM",
+    "REDIS_STREAM_MAXLEN",
+    "SNAPSHOTS_DIR",
+    "ENABLE_SNAPSHOTS",
+    "SNAPSHOT_FORMAT",
+    "SNAPSHOT_QUALITY",
+    "LOG_LEVEL",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults_keep_the_original_names(tmp_path: Path) -> None:
+    settings = load_settings(None)
+    assert settings.redis_stream == "analytics:events"
+    assert settings.enable_snapshots is True
+    assert settings.snapshot_format == "png"
+
+
+def test_environment_values_are_typed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENABLE_SNAPSHOTS", "false")
+    monkeypatch.setenv("REDIS_STREAM_MAXLEN", "500")
+    monkeypatch.setenv("SNAPSHOTS_DIR", "/srv/snaps")
+    settings = load_settings(None)
+    assert settings.enable_snapshots is False
+    assert settings.redis_stream_maxlen == 500
+    assert settings.snapshots_dir == Path("/srv/snaps")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DATABASE_URL", "mysql://localhost/x"),
+        ("REDIS_URL", "http://localhost"),
+        ("REDIS_STREAM_MAXLEN", "lots"),
+        ("REDIS_STREAM_MAXLEN", "0"),
+        ("ENABLE_SNAPSHOTS", "perhaps"),
+        ("SNAPSHOT_FORMAT", "gif"),
+        ("REDIS_STREAM", ""),
+    ],
+)
+def test_a_bad_value_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=name):
+        load_settings(None)
+
+
+def test_an_unknown_key_in_env_file_is_an_error(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("REDIS_STREAM=x\nSNAPSHOT_DIR=/typo\n")
+    with pytest.raises(ConfigError, match="SNAPSHOT_DIR: unknown setting"):
+        load_settings(env_file)
+
+
+def test_env_example_documents_every_setting() -> None:
+    example = (Path(__file__).parent.parent / ".env.example").read_text()
+    documented = {line.split("=")[0].lstrip("# ") for line in example.splitlines() if "=" in line}
+    assert set(VARIABLES) <= documented
+    from analytics_pipeline.config import Settings
+
+    assert {name.upper() for name in Settings.model_fields} <= documented
