@@ -60,10 +60,19 @@ start_local_postgres() {
   bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
   if [ -z "$bindir" ]; then apt_install postgresql; bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1); fi
   local as=()
-  if [ "$(id -u)" = 0 ]; then as=(runuser -u postgres --); chown -R postgres "$LOCAL" 2>/dev/null || true; fi
+  if [ "$(id -u)" = 0 ]; then
+    # PostgreSQL refuses to run as root: run it as the postgres user, in a folder that user
+    # can reach (a checkout under a private folder such as mktemp -d is not reachable).
+    as=(runuser -u postgres --)
+    mkdir -p "$data" && chown postgres "$data"
+    if ! runuser -u postgres -- test -w "$data"; then
+      data="/var/tmp/analytics-pipeline-$(printf '%s' "$ROOT" | md5sum | cut -c1-8)/postgres"
+      mkdir -p "$data" && chown postgres "$data" "$(dirname "$data")"
+    fi
+  fi
   if [ ! -f "$data/PG_VERSION" ]; then
     say "initialising a throwaway PostgreSQL in $data"
-    mkdir -p "$data"; [ "$(id -u)" = 0 ] && chown postgres "$data"
+    mkdir -p "$data"
     "${as[@]}" "$bindir/initdb" -D "$data" -U postgres --auth=trust >/dev/null
   fi
   if ! "${as[@]}" "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
