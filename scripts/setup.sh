@@ -73,12 +73,12 @@ start_local_postgres() {
   if [ ! -f "$data/PG_VERSION" ]; then
     say "initialising a throwaway PostgreSQL in $data"
     mkdir -p "$data"
-    "${as[@]}" "$bindir/initdb" -D "$data" -U postgres --auth=trust >/dev/null
+    (cd / && "${as[@]}" "$bindir/initdb" -D "$data" -U postgres --auth=trust >/dev/null)
   fi
-  if ! "${as[@]}" "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+  if ! (cd / && "${as[@]}" "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1); then
     say "starting PostgreSQL on 127.0.0.1:$port"
-    "${as[@]}" "$bindir/pg_ctl" -D "$data" -l "$data/server.log" -w \
-      -o "-p $port -k /tmp -c listen_addresses=127.0.0.1" start >/dev/null
+    (cd / && "${as[@]}" "$bindir/pg_ctl" -D "$data" -l "$data/server.log" -w \
+      -o "-p $port -k /tmp -c listen_addresses=127.0.0.1" start >/dev/null)
   fi
   export DATABASE_URL="postgresql://postgres@127.0.0.1:$port/analytics"
 }
