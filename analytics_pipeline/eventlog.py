@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -18,6 +19,7 @@ Cursor = tuple[int, int]
 """A place in commit-safe order: (writing transaction id, position)."""
 
 START: Cursor = (0, 0)
+TOMBSTONE_NAMESPACE = uuid.UUID("5b8f3f0e-2d0a-4c52-9a53-0c6f7c1d2e01")
 
 
 @dataclass(frozen=True)
@@ -28,13 +30,23 @@ class EventFilter:
     event_types: Sequence[str] | None = None
     start: datetime | None = None
     end: datetime | None = None
+    object_class: str | None = None
+    plate: str | None = None
+    """Substring of the plate text, case-, space- and punctuation-insensitive."""
+    min_confidence: float | None = None
+    track_id: int | None = None
 
     def params(self) -> dict[str, Any]:
+        """The arguments of ``visible_events()`` in ``sql/migrations/0003_read_side.sql``."""
         return {
             "camera_ids": list(self.camera_ids) if self.camera_ids is not None else None,
             "event_types": list(self.event_types) if self.event_types is not None else None,
             "start": self.start,
             "end": self.end,
+            "object_class": self.object_class,
+            "plate": self.plate,
+            "min_confidence": self.min_confidence,
+            "track_id": self.track_id,
         }
 
 
@@ -91,27 +103,60 @@ class EventLog:
         """
         if not events:
             return []
-        params = append_params(events)
-        days = {_utc_day(e.timestamp) for e in events}
+        with self.pool.connection() as conn:
+            return self._append_retrying(conn, events)
+
+    def _append_retrying(
+        self, conn: psycopg.Connection, events: Sequence[NewEvent]
+    ) -> list[int | None]:
         try:
-            stored = self._insert(params, days)
+            with conn.transaction():
+                return self._append_in(conn, events)
         except psycopg.errors.CheckViolation as exc:
             if "no partition" not in str(exc):
                 raise
             # A partition this process thought existed was dropped by retention meanwhile.
             self._days_with_partition.clear()
-            stored = self._insert(params, days)
-        positions = {row["event_id"]: row["id"] for row in stored}
+            with conn.transaction():
+                return self._append_in(conn, events)
+
+    def _append_in(self, conn: psycopg.Connection, events: Sequence[NewEvent]) -> list[int | None]:
+        """Append inside the caller's transaction."""
+        days = {_utc_day(e.timestamp) for e in events}
+        missing = sorted(days - self._days_with_partition)
+        if missing:
+            conn.execute(query("ensure_partitions"), {"days": missing})
+        rows = conn.execute(query("append_events"), append_params(events)).fetchall()
+        self._days_with_partition |= days
+        positions = {row["event_id"]: row["id"] for row in rows}
         return [positions.pop(e.event_id, None) for e in events]
 
-    def _insert(self, params: dict[str, Any], days: set[date]) -> list[dict[str, Any]]:
+    def delete(self, position: int, *, snapshot_deleted: bool = False) -> StoredEvent | None:
+        """Hide an event from every read at once by appending a tombstone.
+
+        The tombstone (``event_deleted``) carries the deleted position and event id; its own
+        event id is derived from the deleted one, so deleting twice stores one tombstone.
+        Returns the deleted event, or ``None`` when there is no visible event there.
+        """
         with self.pool.connection() as conn, conn.transaction():
-            missing = sorted(days - self._days_with_partition)
-            if missing:
-                conn.execute(query("ensure_partitions"), {"days": missing})
-            rows = conn.execute(query("append_events"), params).fetchall()
-        self._days_with_partition |= days
-        return rows
+            event = self._fetch_in(conn, "get_event", {"id": position})
+            if not event or not conn.execute(query("mark_deleted"), {"id": position}).fetchone():
+                return None
+            tombstone = NewEvent(
+                event_id=uuid.uuid5(TOMBSTONE_NAMESPACE, str(event[0].event_id)),
+                event_type="event_deleted",
+                camera_id=event[0].camera_id,
+                timestamp=datetime.now(UTC),
+                frame_number=event[0].frame_number,
+                event_data={
+                    "deleted_id": position,
+                    "deleted_event_id": str(event[0].event_id),
+                    "deleted_event_type": event[0].event_type,
+                    "snapshot_deleted": snapshot_deleted,
+                },
+            )
+            self._append_in(conn, [tombstone])
+        return event[0]
 
     def ensure_partitions(self, days: Sequence[date]) -> int:
         """Create the day partitions that do not exist yet; return how many were made."""
@@ -141,15 +186,18 @@ class EventLog:
         before_id: int | None = None,
         after_id: int | None = None,
         descending: bool = True,
+        offset: int = 0,
     ) -> list[StoredEvent]:
-        """Filtered events ordered by position, newest first unless ``descending`` is false.
+        """Visible events ordered by position, newest first unless ``descending`` is false.
 
-        ``before_id`` / ``after_id`` are keyset bounds (exclusive) on the position.
+        ``before_id`` / ``after_id`` are keyset bounds (exclusive) on the position; ``offset``
+        serves the page numbers of the original REST routes.
         """
         params = event_filter.params() | {
             "before_id": before_id,
             "after_id": after_id,
             "limit": limit,
+            "offset": offset,
         }
         sql = query("query_events", direction="DESC" if descending else "ASC")
         with self.pool.connection() as conn:
@@ -163,9 +211,14 @@ class EventLog:
             return int(row.fetchone()["count"])  # type: ignore[index]
 
     def get(self, position: int) -> StoredEvent | None:
-        """The event at a position, or ``None``."""
+        """The visible event at a position, or ``None`` (missing or deleted)."""
         rows = self._fetch_events("get_event", {"id": position})
         return rows[0] if rows else None
+
+    def get_many(self, positions: Sequence[int]) -> dict[int, StoredEvent]:
+        """Visible events by position in one query (for batched loading)."""
+        rows = self._fetch_events("get_events", {"ids": list(positions)})
+        return {event.id: event for event in rows}
 
     def stats(self, event_filter: EventFilter = EventFilter()) -> EventStats:
         """Total, per type, per camera, and the first and last timestamps, in one scan."""
@@ -192,6 +245,10 @@ class EventLog:
 
     def _fetch_events(self, name: str, params: dict[str, Any]) -> list[StoredEvent]:
         with self.pool.connection() as conn:
-            # Binary results parse about twice as fast as text for these column types.
-            rows = conn.execute(query(name), params, binary=True).fetchall()
+            return self._fetch_in(conn, name, params)
+
+    @staticmethod
+    def _fetch_in(conn: psycopg.Connection, name: str, params: dict[str, Any]) -> list[StoredEvent]:
+        # Binary results parse about twice as fast as text for these column types.
+        rows = conn.execute(query(name), params, binary=True, prepare=False).fetchall()
         return [StoredEvent.model_validate(row) for row in rows]

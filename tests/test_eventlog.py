@@ -143,3 +143,51 @@ def test_stats_equal_sql_counts(event_log: EventLog, database_url) -> None:
     assert (only_b.total_events, only_b.events_by_camera) == (3, {"b": 3})
     empty = event_log.stats(EventFilter(camera_ids=["nobody"]))
     assert (empty.total_events, empty.events_by_type, empty.first_event) == (0, {}, None)
+
+
+def test_delete_hides_the_event_everywhere_and_logs_a_tombstone(event_log: EventLog) -> None:
+    keep, gone = event_log.append([make_event("a"), make_event("a", "anpr")])
+    deleted = event_log.delete(gone, snapshot_deleted=True)
+    assert deleted is not None and deleted.id == gone
+    assert event_log.get(gone) is None
+    assert [e.id for e in event_log.query()] == [keep]
+    assert event_log.count() == 1
+    assert event_log.stats().events_by_type == {"motion": 1}
+    assert event_log.get_many([keep, gone]).keys() == {keep}
+    assert event_log.delete(gone) is None  # twice: nothing more
+    tombstones = [e for e in event_log.read_after(START) if e.event_type == "event_deleted"]
+    assert len(tombstones) == 1
+    assert tombstones[0].event_data["deleted_id"] == gone
+    assert tombstones[0].event_data["snapshot_deleted"] is True
+    assert event_log.delete(999_999) is None
+
+
+def test_typed_filters_on_event_data(event_log: EventLog) -> None:
+    t0 = datetime(2026, 8, 1, tzinfo=UTC)
+    detection = {"objects": [{"class": "car", "confidence": 0.9, "box": [0, 0, 5, 5]},
+                             {"class": "person", "confidence": 0.4, "box": [1, 1, 2, 2]}]}
+    event_log.append(
+        [
+            make_event("a", "detection", t0, event_data=detection),
+            make_event("a", "tracking", t0, event_data={"action": "entered", "track_id": 7,
+                                                         "class": "person", "confidence": 0.55}),
+            make_event("a", "anpr", t0, event_data={"plate": "AB12CDE", "confidence": 0.97,
+                                                     "track_id": 7}),
+            make_event("b", "anpr", t0, event_data={"plate": "XY99ZZZ", "confidence": 0.6,
+                                                     "track_id": 8}),
+            make_event("b", "motion", t0, event_data={"area_percent": 3.0}),
+        ]
+    )
+
+    def types(**fields: object) -> list[str]:
+        return sorted(e.event_type + e.camera_id for e in event_log.query(EventFilter(**fields)))
+
+    assert types(object_class="person") == ["detectiona", "trackinga"]
+    assert types(object_class="car") == ["detectiona"]
+    assert types(plate="b12 c") == ["anpra"]
+    assert types(plate="xy-99") == ["anprb"]
+    assert types(min_confidence=0.8) == ["anpra", "detectiona"]
+    assert types(min_confidence=0.5) == ["anpra", "anprb", "detectiona", "trackinga"]
+    assert types(track_id=7) == ["anpra", "trackinga"]
+    assert types(track_id=7, event_types=["anpr"]) == ["anpra"]
+    assert event_log.count(EventFilter(plate="zz")) == 1
