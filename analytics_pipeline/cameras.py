@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +31,17 @@ class CameraInput(BaseModel):
         return validate_camera_id(value)
 
 
+class CameraUpdate(BaseModel):
+    """A partial change to a registered camera; ``None`` leaves a field unchanged."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    source_url: str | None = Field(default=None, min_length=1)
+    enabled: bool | None = None
+    settings: dict[str, Any] | None = None
+
+
 class Camera(CameraInput):
     """A registered camera."""
 
@@ -52,6 +64,26 @@ class CameraRegistry:
         with self.pool.connection() as conn:
             row = conn.execute(query("upsert_camera"), params).fetchone()
         return Camera.model_validate(row)
+
+    def update(self, camera_id: str, change: CameraUpdate) -> Camera | None:
+        """Apply a partial change; ``None`` when the camera is not registered."""
+        params = change.model_dump() | {
+            "id": camera_id,
+            "settings": Jsonb(change.settings) if change.settings is not None else None,
+        }
+        with self.pool.connection() as conn:
+            row = conn.execute(query("update_camera"), params).fetchone()
+        return Camera.model_validate(row) if row else None
+
+    def get_many(self, camera_ids: Sequence[str]) -> dict[str, Camera]:
+        """Cameras by id in one query (ids not registered are absent)."""
+        with self.pool.connection() as conn:
+            rows = conn.execute(query("get_cameras"), {"ids": list(camera_ids)}).fetchall()
+        return {row["id"]: Camera.model_validate(row) for row in rows}
+
+    def get(self, camera_id: str) -> Camera | None:
+        """One camera, or ``None``."""
+        return self.get_many([camera_id]).get(camera_id)
 
     def list(self, *, enabled_only: bool = False) -> list[Camera]:
         """Every camera, ordered by id."""

@@ -323,6 +323,33 @@ def events_tail(state: Context, from_start: bool, count: int | None) -> None:
 
 
 @main.command()
+@click.option("--host", help="Address to listen on (default API_HOST).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default API_PORT, 8069).")
+@pass_context
+def serve(state: Context, host: str | None, port: int | None) -> None:
+    """Run the API: GraphQL at /graphql, REST at /api, images, the events page at /."""
+    import uvicorn
+
+    from analytics_pipeline.api.app import create_app
+
+    settings = state.settings
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@main.command("graphql-schema")
+def graphql_schema() -> None:
+    """Print the GraphQL schema (SDL); graphql/schema.graphql is this output."""
+    from analytics_pipeline.api.schema import schema
+
+    click.echo(str(schema))
+
+
+@main.command()
 @pass_context
 def demo(state: Context) -> None:
     """Register demo cameras, log annotated sample events and publish them to Redis."""

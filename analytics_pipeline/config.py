@@ -40,7 +40,25 @@ class Settings(BaseSettings):
     enable_snapshots: bool = True
     snapshot_format: Literal["png", "jpeg", "webp"] = "png"
     snapshot_quality: int = Field(default=90, ge=1, le=100)
+    thumbnails_dir: Path = Field(default=Path("thumbnails"))
+    thumbnail_width: int = Field(default=320, ge=32, le=2048)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8069, ge=1, le=65535)
+    api_keys: str = Field(default="", description="Comma-separated keys that may write.")
+    api_reads_need_key: bool = False
+    api_production: bool = Field(default=False, description="No GraphiQL, no introspection.")
+    api_max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    api_max_page_size: int = Field(default=200, ge=1, le=10_000)
+    graphql_max_depth: int = Field(default=10, ge=2)
+    graphql_max_aliases: int = Field(default=20, ge=0)
+    graphql_max_cost: int = Field(default=20_000, ge=1)
+
+    @property
+    def api_key_set(self) -> frozenset[str]:
+        """The configured API keys (empty: writes are refused to everyone)."""
+        return frozenset(key.strip() for key in self.api_keys.split(",") if key.strip())
 
     @field_validator("database_url")
     @classmethod

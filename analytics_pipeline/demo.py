@@ -52,12 +52,7 @@ def run_demo(settings: Settings, pool: ConnectionPool, client: redis.Redis) -> N
     registry = CameraRegistry(pool)
     for camera in DEMO_CAMERAS:
         registry.register(camera)
-    store = SnapshotStore(
-        settings.snapshots_dir,
-        image_format=settings.snapshot_format,
-        quality=settings.snapshot_quality,
-        enabled=settings.enable_snapshots,
-    )
+    store = SnapshotStore.from_settings(settings)
     camera_id, plate_text = DEMO_CAMERAS[0].id, "AB12CDE"
     start = datetime.now(UTC)
     frame = street_frame(200, plate_text)

@@ -165,6 +165,11 @@ class EventLog:
         self._days_with_partition |= set(days)
         return int(row["ensure_event_partitions"]) if row else 0
 
+    def ping(self) -> None:
+        """Raise when PostgreSQL cannot answer."""
+        with self.pool.connection(timeout=3) as conn:
+            conn.execute("SELECT 1")
+
     def read_after(self, cursor: Cursor, limit: int = 1000) -> list[StoredEvent]:
         """Committed events after ``cursor`` in commit-safe order.
 
@@ -209,6 +214,14 @@ class EventLog:
         with self.pool.connection() as conn:
             row = conn.execute(query("count_events"), event_filter.params(), prepare=False)
             return int(row.fetchone()["count"])  # type: ignore[index]
+
+    def count_by_hour(
+        self, event_filter: EventFilter = EventFilter()
+    ) -> list[tuple[datetime, int]]:
+        """(start of UTC hour, events) for every hour that has events, oldest first."""
+        with self.pool.connection() as conn:
+            rows = conn.execute(query("count_by_hour"), event_filter.params(), prepare=False)
+            return [(row["hour"], int(row["n"])) for row in rows.fetchall()]
 
     def get(self, position: int) -> StoredEvent | None:
         """The visible event at a position, or ``None`` (missing or deleted)."""

@@ -21,6 +21,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from analytics_pipeline.config import Settings
 from analytics_pipeline.events import validate_camera_id
 
 ImageFormat = Literal["png", "jpeg", "webp"]
@@ -158,6 +159,48 @@ def snapshot_relative_path(
     return PurePosixPath(camera_id, f"{utc:%Y-%m-%d}", name)
 
 
+def encode_image(image: np.ndarray, image_format: ImageFormat, quality: int = 90) -> bytes:
+    """``image`` (BGR) encoded as PNG, JPEG or WebP."""
+    params = {
+        "png": [cv2.IMWRITE_PNG_COMPRESSION, 3],
+        "jpeg": [cv2.IMWRITE_JPEG_QUALITY, quality],
+        "webp": [cv2.IMWRITE_WEBP_QUALITY, quality],
+    }[image_format]
+    ok, encoded = cv2.imencode(EXTENSIONS[image_format], image, params)
+    if not ok:
+        raise ValueError(f"could not encode a {image.shape} image as {image_format}")
+    return encoded.tobytes()
+
+
+def write_atomically(path: Path, data: bytes, *, replace: bool = False) -> Path:
+    """Write ``data`` so that ``path`` appears whole or not at all; return where it went.
+
+    Temp file in the same folder, fsync, then either a rename over ``path`` (``replace``) or a
+    hard link that never replaces an existing file: a taken name gets ``_1``, ``_2``...
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if replace:
+            os.replace(temp_name, path)
+            return path
+        candidate, attempt = path, 0
+        while True:
+            try:
+                os.link(temp_name, candidate)
+                return candidate
+            except FileExistsError:
+                attempt += 1
+                candidate = path.with_name(f"{path.stem}_{attempt}{path.suffix}")
+    finally:
+        if os.path.exists(temp_name):
+            os.unlink(temp_name)
+
+
 class SnapshotStore:
     """Writes and finds snapshot files under one root directory."""
 
@@ -174,16 +217,15 @@ class SnapshotStore:
         self.quality = quality
         self.enabled = enabled
 
-    def _encode(self, image: np.ndarray) -> bytes:
-        params = {
-            "png": [cv2.IMWRITE_PNG_COMPRESSION, 3],
-            "jpeg": [cv2.IMWRITE_JPEG_QUALITY, self.quality],
-            "webp": [cv2.IMWRITE_WEBP_QUALITY, self.quality],
-        }[self.image_format]
-        ok, encoded = cv2.imencode(EXTENSIONS[self.image_format], image, params)
-        if not ok:
-            raise ValueError(f"could not encode a {image.shape} image as {self.image_format}")
-        return encoded.tobytes()
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SnapshotStore:
+        """The store configured by ``SNAPSHOTS_DIR``, ``SNAPSHOT_FORMAT`` and friends."""
+        return cls(
+            settings.snapshots_dir,
+            image_format=settings.snapshot_format,
+            quality=settings.snapshot_quality,
+            enabled=settings.enable_snapshots,
+        )
 
     def write(
         self, camera_id: str, event_type: str, moment: datetime, image: np.ndarray
@@ -197,26 +239,10 @@ class SnapshotStore:
         if not self.enabled:
             return None
         relative = snapshot_relative_path(camera_id, event_type, moment, self.image_format)
-        folder = self.root / relative.parent
-        folder.mkdir(parents=True, exist_ok=True)
-        data = self._encode(image)
-        fd, temp_name = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=relative.suffix)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            candidate, attempt = relative, 0
-            while True:
-                try:
-                    os.link(temp_name, self.root / candidate)
-                    break
-                except FileExistsError:
-                    attempt += 1
-                    candidate = relative.with_name(f"{relative.stem}_{attempt}{relative.suffix}")
-        finally:
-            os.unlink(temp_name)
-        return candidate.as_posix()
+        stored = write_atomically(
+            self.root / relative, encode_image(image, self.image_format, self.quality)
+        )
+        return stored.relative_to(self.root).as_posix()
 
     def resolve(self, relative: str) -> Path:
         """The absolute path of a stored snapshot; refuses anything outside the root."""

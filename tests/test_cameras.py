@@ -33,3 +33,20 @@ def test_bad_ids_are_refused_in_python_and_in_the_database(pool) -> None:
         CameraInput(id="a/b", source_url="x")
     with pool.connection() as conn, pytest.raises(psycopg.errors.CheckViolation):
         conn.execute("INSERT INTO cameras (id, name, source_url) VALUES ('../x', 'x', 'y')")
+
+
+def test_partial_update_and_batched_get(pool) -> None:
+    from analytics_pipeline.cameras import CameraUpdate
+
+    registry = CameraRegistry(pool)
+    registry.register(CameraInput(id="gate", source_url="rtsp://a/s", settings={"fps": 5}))
+    updated = registry.update("gate", CameraUpdate(enabled=False))
+    assert (updated.enabled, updated.source_url, updated.settings) == (
+        False,
+        "rtsp://a/s",
+        {"fps": 5},
+    )
+    assert registry.update("nope", CameraUpdate(name="x")) is None
+    registry.register(CameraInput(id="door", source_url="x"))
+    assert registry.get_many(["gate", "door", "nope"]).keys() == {"gate", "door"}
+    assert registry.get("nope") is None

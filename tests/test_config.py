@@ -78,3 +78,10 @@ def test_env_example_documents_every_setting() -> None:
     from analytics_pipeline.config import Settings
 
     assert {name.upper() for name in Settings.model_fields} <= documented
+
+
+def test_api_keys_are_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("API_KEYS", " alpha, beta ,,")
+    assert load_settings(None).api_key_set == {"alpha", "beta"}
+    monkeypatch.delenv("API_KEYS")
+    assert load_settings(None).api_key_set == frozenset()

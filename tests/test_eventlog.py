@@ -164,17 +164,32 @@ def test_delete_hides_the_event_everywhere_and_logs_a_tombstone(event_log: Event
 
 def test_typed_filters_on_event_data(event_log: EventLog) -> None:
     t0 = datetime(2026, 8, 1, tzinfo=UTC)
-    detection = {"objects": [{"class": "car", "confidence": 0.9, "box": [0, 0, 5, 5]},
-                             {"class": "person", "confidence": 0.4, "box": [1, 1, 2, 2]}]}
+    detection = {
+        "objects": [
+            {"class": "car", "confidence": 0.9, "box": [0, 0, 5, 5]},
+            {"class": "person", "confidence": 0.4, "box": [1, 1, 2, 2]},
+        ]
+    }
     event_log.append(
         [
             make_event("a", "detection", t0, event_data=detection),
-            make_event("a", "tracking", t0, event_data={"action": "entered", "track_id": 7,
-                                                         "class": "person", "confidence": 0.55}),
-            make_event("a", "anpr", t0, event_data={"plate": "AB12CDE", "confidence": 0.97,
-                                                     "track_id": 7}),
-            make_event("b", "anpr", t0, event_data={"plate": "XY99ZZZ", "confidence": 0.6,
-                                                     "track_id": 8}),
+            make_event(
+                "a",
+                "tracking",
+                t0,
+                event_data={
+                    "action": "entered",
+                    "track_id": 7,
+                    "class": "person",
+                    "confidence": 0.55,
+                },
+            ),
+            make_event(
+                "a", "anpr", t0, event_data={"plate": "AB12CDE", "confidence": 0.97, "track_id": 7}
+            ),
+            make_event(
+                "b", "anpr", t0, event_data={"plate": "XY99ZZZ", "confidence": 0.6, "track_id": 8}
+            ),
             make_event("b", "motion", t0, event_data={"area_percent": 3.0}),
         ]
     )

@@ -1,0 +1,1 @@
+"""The HTTP API: GraphQL, the original REST routes, images and the events web page."""

@@ -1,0 +1,264 @@
+"""The REST routes of the original service, same shapes, on the same queries as GraphQL."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from analytics_pipeline.api.auth import has_valid_key, may_read
+from analytics_pipeline.api.deletion import delete_event
+from analytics_pipeline.api.images import serve_snapshot
+from analytics_pipeline.api.state import AppState
+from analytics_pipeline.cameras import Camera, CameraInput
+from analytics_pipeline.eventlog import EventFilter
+from analytics_pipeline.events import StoredEvent, as_utc
+from analytics_pipeline.relay import snapshot_url
+
+_cameras_adapter = TypeAdapter(list[CameraInput])
+
+
+def _state(request: Request) -> AppState:
+    state: AppState = request.app.state.app
+    if not may_read(state.settings, request):
+        raise HTTPException(401, "this server needs an API key for reads")
+    return state
+
+
+def _writer(request: Request) -> AppState:
+    state: AppState = request.app.state.app
+    if not has_valid_key(state.settings, request):
+        raise HTTPException(401, "writes need an API key (Authorization: Bearer … or X-API-Key)")
+    return state
+
+
+def event_json(event: StoredEvent) -> dict[str, Any]:
+    """An event in the original service's shape, plus event_id and snapshot_url."""
+    return {
+        "id": event.id,
+        "event_id": str(event.event_id),
+        "event_type": event.event_type,
+        "camera_id": event.camera_id,
+        "timestamp": event.timestamp.isoformat(),
+        "frame_number": event.frame_number,
+        "snapshot_path": event.snapshot_path,
+        "snapshot_url": snapshot_url(event) or None,
+        "event_data": event.event_data,
+        "created_at": event.created_at.isoformat(),
+    }
+
+
+def camera_json(camera: Camera) -> dict[str, Any]:
+    return camera.model_dump(mode="json")
+
+
+def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise HTTPException(400, f"{name} must be a whole number from {low} to {high}")
+    return int(raw)
+
+
+def _time(request: Request, name: str) -> datetime | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(raw.replace("Z", "+00:00")))
+    except ValueError:
+        raise HTTPException(400, f"{name} must be an ISO 8601 date-time") from None
+
+
+def _filter(request: Request) -> EventFilter:
+    camera_id = request.query_params.get("camera_id")
+    event_type = request.query_params.get("event_type")
+    return EventFilter(
+        camera_ids=[camera_id] if camera_id else None,
+        event_types=[event_type] if event_type else None,
+        start=_time(request, "start_time"),
+        end=_time(request, "end_time"),
+    )
+
+
+async def list_events(request: Request) -> Response:
+    """List events, newest first, with filters and page numbers.
+    ---
+    summary: List events
+    parameters:
+      - {name: camera_id, in: query, schema: {type: string}}
+      - {name: event_type, in: query, schema: {type: string}}
+      - {name: start_time, in: query, schema: {type: string, format: date-time}}
+      - {name: end_time, in: query, schema: {type: string, format: date-time}}
+      - {name: page, in: query, schema: {type: integer, minimum: 1, default: 1}}
+      - {name: page_size, in: query, schema: {type: integer, minimum: 1, default: 50}}
+    responses:
+      200: {description: "{events, total, page, page_size, total_pages}"}
+      400: {description: a parameter is malformed}
+    """
+    state = _state(request)
+    event_filter = _filter(request)
+    page = _int(request, "page", 1, 1, 1_000_000)
+    page_size = _int(request, "page_size", 50, 1, state.settings.api_max_page_size)
+
+    def load() -> tuple[list[StoredEvent], int]:
+        events = state.event_log.query(event_filter, limit=page_size, offset=(page - 1) * page_size)
+        return events, state.event_log.count(event_filter)
+
+    events, total = await run_in_threadpool(load)
+    return JSONResponse(
+        {
+            "events": [event_json(e) for e in events],
+            "total": total,
+            "page": page,
+            "page_size": page_size,
+            "total_pages": math.ceil(total / page_size) if total else 0,
+        }
+    )
+
+
+async def event_stats(request: Request) -> Response:
+    """Totals of the events matching the filters.
+    ---
+    summary: Event statistics
+    parameters:
+      - {name: camera_id, in: query, schema: {type: string}}
+      - {name: event_type, in: query, schema: {type: string}}
+      - {name: start_time, in: query, schema: {type: string, format: date-time}}
+      - {name: end_time, in: query, schema: {type: string, format: date-time}}
+    responses:
+      200:
+        description: "{total_events, events_by_type, events_by_camera, first_event, last_event}"
+    """
+    state = _state(request)
+    stats = await run_in_threadpool(state.event_log.stats, _filter(request))
+    return JSONResponse(
+        {
+            "total_events": stats.total_events,
+            "events_by_type": stats.events_by_type,
+            "events_by_camera": stats.events_by_camera,
+            "first_event": stats.first_event.isoformat() if stats.first_event else None,
+            "last_event": stats.last_event.isoformat() if stats.last_event else None,
+        }
+    )
+
+
+async def get_event(request: Request) -> Response:
+    """One event.
+    ---
+    summary: Get an event
+    responses:
+      200: {description: the event}
+      404: {description: no such event, or it was deleted}
+    """
+    state = _state(request)
+    event = await run_in_threadpool(state.event_log.get, request.path_params["event_id"])
+    if event is None:
+        raise HTTPException(404, "no such event")
+    return JSONResponse(event_json(event))
+
+
+async def event_snapshot(request: Request) -> Response:
+    """The event's snapshot image (the same as /snapshots/{id}).
+    ---
+    summary: Download the snapshot
+    responses:
+      200: {description: "the image (image/png, image/jpeg or image/webp), with ETag"}
+      304: {description: the client's copy is current}
+      404: {description: no such event, no snapshot, or the file is missing}
+    """
+    return await serve_snapshot(request)
+
+
+async def remove_event(request: Request) -> Response:
+    """Delete an event (a tombstone in the log); optionally erase its snapshot.
+    ---
+    summary: Delete an event
+    security: [{apiKey: []}]
+    parameters:
+      - {name: delete_snapshot, in: query, schema: {type: boolean, default: false}}
+    responses:
+      200: {description: "{message, id, snapshot_deleted}"}
+      401: {description: no valid API key}
+      404: {description: no such event}
+    """
+    state = _writer(request)
+    flag = request.query_params.get("delete_snapshot", "false").lower()
+    if flag not in ("true", "false", "1", "0"):
+        raise HTTPException(400, "delete_snapshot must be true or false")
+    position = request.path_params["event_id"]
+    event, erased = await run_in_threadpool(delete_event, state, position, flag in ("true", "1"))
+    if event is None:
+        raise HTTPException(404, "no such event")
+    return JSONResponse(
+        {"message": f"event {position} deleted", "id": position, "snapshot_deleted": erased}
+    )
+
+
+async def register_cameras(request: Request) -> Response:
+    """Register cameras (a JSON list of {id, name, source_url, enabled, settings}).
+    ---
+    summary: Register cameras
+    security: [{apiKey: []}]
+    responses:
+      201: {description: "{cameras: [...]}"}
+      401: {description: no valid API key}
+      422: {description: a camera is invalid; none was registered}
+    """
+    state = _writer(request)
+    try:
+        cameras = _cameras_adapter.validate_json(await request.body())
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise HTTPException(422, f"invalid cameras: {problems}") from None
+    stored = await run_in_threadpool(lambda: [state.cameras.register(c) for c in cameras])
+    return JSONResponse({"cameras": [camera_json(c) for c in stored]}, status_code=201)
+
+
+async def list_cameras(request: Request) -> Response:
+    """Registered cameras.
+    ---
+    summary: List cameras
+    responses:
+      200: {description: "{cameras: [...]}"}
+    """
+    state = _state(request)
+    cameras = await run_in_threadpool(state.cameras.list)
+    return JSONResponse({"cameras": [camera_json(c) for c in cameras]})
+
+
+async def remove_camera(request: Request) -> Response:
+    """Remove a camera; its events stay in the log.
+    ---
+    summary: Remove a camera
+    security: [{apiKey: []}]
+    responses:
+      200: {description: removed}
+      401: {description: no valid API key}
+      404: {description: no such camera}
+    """
+    state = _writer(request)
+    camera_id = request.path_params["camera_id"]
+    if not await run_in_threadpool(state.cameras.remove, camera_id):
+        raise HTTPException(404, "no such camera")
+    return JSONResponse({"message": f"camera {camera_id} removed"})
+
+
+routes = [
+    Route("/api/events", list_events, methods=["GET"]),
+    Route("/api/events/stats", event_stats, methods=["GET"]),
+    Route("/api/events/{event_id:int}", get_event, methods=["GET"]),
+    Route("/api/events/{event_id:int}", remove_event, methods=["DELETE"]),
+    Route("/api/events/{event_id:int}/snapshot", event_snapshot, methods=["GET"]),
+    Route("/api/cameras", register_cameras, methods=["POST"]),
+    Route("/api/cameras", list_cameras, methods=["GET"]),
+    Route("/api/cameras/{camera_id}", remove_camera, methods=["DELETE"]),
+]
