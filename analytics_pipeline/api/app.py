@@ -102,7 +102,7 @@ async def index(request: Request) -> Response:
 
 async def openapi_schema(request: Request) -> Response:
     """GET /openapi.json: the REST routes, described from their docstrings."""
-    return OPENAPI.OpenAPIResponse(request)
+    return JSONResponse(OPENAPI.get_schema(routes=request.app.routes))
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
