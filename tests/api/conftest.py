@@ -41,8 +41,9 @@ def make_client(settings: Settings) -> Iterator[Callable[..., TestClient]]:
     clients: list[TestClient] = []
 
     def build(**overrides: Any) -> TestClient:
-        client = TestClient(create_app(settings.model_copy(update=overrides)),
-                            raise_server_exceptions=False)
+        client = TestClient(
+            create_app(settings.model_copy(update=overrides)), raise_server_exceptions=False
+        )
         client.__enter__()
         clients.append(client)
         return client
@@ -69,22 +70,29 @@ def seed(event_log: EventLog, snapshot_store: SnapshotStore) -> Callable[..., li
     def append(*specs: dict[str, Any], snapshot: bool = True) -> list[int]:
         events = []
         for i, spec in enumerate(specs):
-            spec = {"camera_id": "cam-a", "event_type": "motion",
-                    "timestamp": T0 + timedelta(minutes=i), "frame_number": i} | spec
+            spec = {
+                "camera_id": "cam-a",
+                "event_type": "motion",
+                "timestamp": T0 + timedelta(minutes=i),
+                "frame_number": i,
+            } | spec
             if snapshot:
                 frame = np.full((360, 640, 3), 40 + i % 200, np.uint8)
                 spec["snapshot_path"] = snapshot_store.write(
-                    spec["camera_id"], spec["event_type"], spec["timestamp"], frame)
+                    spec["camera_id"], spec["event_type"], spec["timestamp"], frame
+                )
             events.append(NewEvent(**spec))
         return event_log.append(events)
 
     return append
 
 
-def gql(client: TestClient, query: str, variables: dict | None = None,
-        headers: dict | None = None) -> dict:
+def gql(
+    client: TestClient, query: str, variables: dict | None = None, headers: dict | None = None
+) -> dict:
     """POST a GraphQL operation; returns the response body (asserting HTTP 200)."""
-    response = client.post("/graphql", json={"query": query, "variables": variables or {}},
-                           headers=headers or {})
+    response = client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers or {}
+    )
     assert response.status_code == 200, response.text
     return response.json()

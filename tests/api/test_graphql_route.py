@@ -33,13 +33,18 @@ def test_writes_without_a_key_change_nothing(client, seed) -> None:
         delete = f'mutation {{ deleteEvent(id: "{position}") {{ deleted }} }}'
         assert client.post("/graphql", json={"query": delete}, headers=headers).status_code == 401
         assert client.delete(f"/api/events/{position}", headers=headers).status_code == 401
-        assert client.post("/api/cameras", json=[{"id": "x", "source_url": "y"}],
-                           headers=headers).status_code == 401
+        assert (
+            client.post(
+                "/api/cameras", json=[{"id": "x", "source_url": "y"}], headers=headers
+            ).status_code
+            == 401
+        )
         assert client.delete("/api/cameras/x", headers=headers).status_code == 401
     assert client.get("/api/cameras").json()["cameras"] == []
     assert client.get(f"/api/events/{position}").status_code == 200
     assert gql(client, REGISTER, headers={"X-API-Key": API_KEY})["data"]["registerCamera"] == {
-        "id": "gate"}
+        "id": "gate"
+    }
 
 
 def test_reads_can_need_a_key(make_client, seed) -> None:
@@ -56,20 +61,26 @@ def test_reads_can_need_a_key(make_client, seed) -> None:
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("{ events { edges { node { camera { id } track { action } } } } "
-         "a1: cameras { id } a2: cameras { id } a3: cameras { id } a4: cameras { id } "
-         "a5: cameras { id } a6: cameras { id } a7: cameras { id } a8: cameras { id } "
-         "a9: cameras { id } a10: cameras { id } a11: cameras { id } a12: cameras { id } "
-         "a13: cameras { id } a14: cameras { id } a15: cameras { id } a16: cameras { id } "
-         "a17: cameras { id } a18: cameras { id } a19: cameras { id } a20: cameras { id } "
-         "a21: cameras { id } }", "aliases exceed"),
+        (
+            "{ events { edges { node { camera { id } track { action } } } } "
+            "a1: cameras { id } a2: cameras { id } a3: cameras { id } a4: cameras { id } "
+            "a5: cameras { id } a6: cameras { id } a7: cameras { id } a8: cameras { id } "
+            "a9: cameras { id } a10: cameras { id } a11: cameras { id } a12: cameras { id } "
+            "a13: cameras { id } a14: cameras { id } a15: cameras { id } a16: cameras { id } "
+            "a17: cameras { id } a18: cameras { id } a19: cameras { id } a20: cameras { id } "
+            "a21: cameras { id } }",
+            "aliases exceed",
+        ),
         ("{ events(first: 5000) { totalCount } }", "between 0 and 200"),
         ("{ events(last: -1) { totalCount } }", "between 0 and 200"),
-        ("fragment F on Event { id camera { id name sourceUrl enabled settings createdAt } "
-         "detections { className confidence box } } "
-         "{ a: events(first: 200) { edges { node { ...F } } } "
-         "b: events(first: 200) { edges { node { ...F } } } "
-         "c: events(first: 200) { edges { node { ...F } } } }", "cost"),
+        (
+            "fragment F on Event { id camera { id name sourceUrl enabled settings createdAt } "
+            "detections { className confidence box } } "
+            "{ a: events(first: 200) { edges { node { ...F } } } "
+            "b: events(first: 200) { edges { node { ...F } } } "
+            "c: events(first: 200) { edges { node { ...F } } } }",
+            "cost",
+        ),
     ],
 )
 def test_limits_are_checked_before_any_resolver(client, seed, count_sql, query, message) -> None:
@@ -98,11 +109,16 @@ def test_page_size_from_variables_is_checked(client, count_sql) -> None:
 
 
 def test_a_page_of_fifty_costs_a_fixed_number_of_queries(client, seed, count_sql) -> None:
-    client.post("/api/cameras", headers=WRITE_HEADERS,
-                json=[{"id": f"cam-{i}", "source_url": "x"} for i in range(5)])
+    client.post(
+        "/api/cameras",
+        headers=WRITE_HEADERS,
+        json=[{"id": f"cam-{i}", "source_url": "x"} for i in range(5)],
+    )
     seed(*[{"camera_id": f"cam-{i % 5}"} for i in range(60)], snapshot=False)
-    query = ("query($n: Int) { events(first: $n) { totalCount edges { node { id camera { name } "
-             "track { trackId } plate { text } thumbnailUrl } } } }")
+    query = (
+        "query($n: Int) { events(first: $n) { totalCount edges { node { id camera { name } "
+        "track { trackId } plate { text } thumbnailUrl } } } }"
+    )
     counts = {}
     for size in (5, 50):
         count_sql.clear()
@@ -122,8 +138,9 @@ def test_malformed_requests_are_clear_400s(client) -> None:
         (b'{"query": "query A { cameras { id } } query B { cameras { id } }"}', "operationName"),
     ]
     for body, message in cases:
-        response = client.post("/graphql", content=body,
-                               headers={"content-type": "application/json"})
+        response = client.post(
+            "/graphql", content=body, headers={"content-type": "application/json"}
+        )
         assert response.status_code == 400, body
         assert message in response.json()["errors"][0]["message"]
         assert "Traceback" not in response.text
@@ -131,8 +148,9 @@ def test_malformed_requests_are_clear_400s(client) -> None:
 
 def test_body_size_limit(make_client) -> None:
     client = make_client(api_max_body_bytes=2048)
-    response = client.post("/graphql", content=b"x" * 5000,
-                           headers={"content-type": "application/json"})
+    response = client.post(
+        "/graphql", content=b"x" * 5000, headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
 
 

@@ -11,15 +11,25 @@ from tests.api.conftest import T0, WRITE_HEADERS
 
 
 def test_list_events_keeps_the_original_shape(client, seed) -> None:
-    ids = seed({}, {"event_type": "anpr", "event_data": {"plate": "AB12CDE"}},
-               {"camera_id": "cam-b"})
+    ids = seed(
+        {}, {"event_type": "anpr", "event_data": {"plate": "AB12CDE"}}, {"camera_id": "cam-b"}
+    )
     body = client.get("/api/events", params={"page": 1, "page_size": 2}).json()
     assert set(body) == {"events", "total", "page", "page_size", "total_pages"}
     assert (body["total"], body["page"], body["page_size"], body["total_pages"]) == (3, 1, 2, 2)
     first = body["events"][0]
     assert first["id"] == ids[2]
-    assert set(first) >= {"id", "event_type", "camera_id", "timestamp", "frame_number",
-                          "snapshot_path", "event_data", "created_at", "event_id"}
+    assert set(first) >= {
+        "id",
+        "event_type",
+        "camera_id",
+        "timestamp",
+        "frame_number",
+        "snapshot_path",
+        "event_data",
+        "created_at",
+        "event_id",
+    }
     second_page = client.get("/api/events", params={"page": 2, "page_size": 2}).json()
     assert [e["id"] for e in second_page["events"]] == [ids[0]]
 
@@ -66,8 +76,13 @@ def test_get_one_event_and_its_snapshot(client, seed) -> None:
 
 @pytest.mark.parametrize(
     "params",
-    [{"page": "0"}, {"page": "x"}, {"page_size": "100000"}, {"start_time": "yesterday"},
-     {"page_size": "-1"}],
+    [
+        {"page": "0"},
+        {"page": "x"},
+        {"page_size": "100000"},
+        {"start_time": "yesterday"},
+        {"page_size": "-1"},
+    ],
 )
 def test_malformed_parameters_are_400(client, params) -> None:
     response = client.get("/api/events", params=params)
@@ -81,8 +96,9 @@ def test_delete_hides_at_once_and_erases_the_file_when_asked(
     keep, gone = seed({}, {"event_type": "anpr"})
     gone_path = snapshot_store.resolve(client.get(f"/api/events/{gone}").json()["snapshot_path"])
     client.get(f"/thumbnails/{gone}")  # make its thumbnail
-    response = client.delete(f"/api/events/{gone}", params={"delete_snapshot": "true"},
-                             headers=WRITE_HEADERS)
+    response = client.delete(
+        f"/api/events/{gone}", params={"delete_snapshot": "true"}, headers=WRITE_HEADERS
+    )
     assert response.status_code == 200
     assert response.json()["snapshot_deleted"] is True
     assert not gone_path.exists()
@@ -104,23 +120,31 @@ def test_delete_without_erasing_keeps_the_file(client, seed, snapshot_store) -> 
 
 
 def test_cameras_post_list_delete(client) -> None:
-    cameras = [{"id": "gate", "name": "Gate", "source_url": "rtsp://a/s"},
-               {"id": "door", "source_url": "/videos/door.mp4", "settings": {"fps": 2}}]
+    cameras = [
+        {"id": "gate", "name": "Gate", "source_url": "rtsp://a/s"},
+        {"id": "door", "source_url": "/videos/door.mp4", "settings": {"fps": 2}},
+    ]
     created = client.post("/api/cameras", json=cameras, headers=WRITE_HEADERS)
     assert created.status_code == 201
     listed = client.get("/api/cameras").json()["cameras"]
     assert [(c["id"], c["settings"]) for c in listed] == [("door", {"fps": 2}), ("gate", {})]
     assert client.delete("/api/cameras/gate", headers=WRITE_HEADERS).status_code == 200
     assert client.delete("/api/cameras/gate", headers=WRITE_HEADERS).status_code == 404
-    bad = client.post("/api/cameras", json=[{"id": "../x", "source_url": "y"}],
-                      headers=WRITE_HEADERS)
+    bad = client.post(
+        "/api/cameras", json=[{"id": "../x", "source_url": "y"}], headers=WRITE_HEADERS
+    )
     assert bad.status_code == 422 and "id" in bad.json()["detail"]
 
 
 def test_openapi_describes_the_routes(client) -> None:
     spec = client.get("/openapi.json").json()
     assert spec["openapi"].startswith("3.")
-    assert {"/api/events", "/api/events/stats", "/api/events/{event_id}",
-            "/api/events/{event_id}/snapshot", "/api/cameras", "/api/cameras/{camera_id}"} \
-        <= set(spec["paths"])
+    assert {
+        "/api/events",
+        "/api/events/stats",
+        "/api/events/{event_id}",
+        "/api/events/{event_id}/snapshot",
+        "/api/cameras",
+        "/api/cameras/{camera_id}",
+    } <= set(spec["paths"])
     assert "delete" in spec["paths"]["/api/events/{event_id}"]

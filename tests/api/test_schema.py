@@ -33,18 +33,37 @@ def test_there_is_no_python_package_named_graphql() -> None:
     assert "graphql-core" in (graphql.__doc__ or "") or hasattr(graphql, "graphql_sync")
 
 
-DETECTION = {"objects": [{"class": "car", "confidence": 0.91, "box": [1, 2, 30, 40]},
-                         {"class": "person", "confidence": 0.45, "box": [5, 5, 9, 20]}]}
-TRACK = {"action": "entered", "track_id": 3, "class": "person", "confidence": 0.8,
-         "box": [1, 1, 5, 5], "first_seen": "2026-06-01T08:01:00+00:00", "dwell_seconds": 2.5}
-PLATE = {"plate": "AB12CDE", "confidence": 0.95, "plate_box": [10, 10, 60, 25], "track_id": 3,
-         "reads": [{"text": "AB12CDE", "confidence": 0.95}, {"text": "A812CDE", "confidence": 0.5}]}
+DETECTION = {
+    "objects": [
+        {"class": "car", "confidence": 0.91, "box": [1, 2, 30, 40]},
+        {"class": "person", "confidence": 0.45, "box": [5, 5, 9, 20]},
+    ]
+}
+TRACK = {
+    "action": "entered",
+    "track_id": 3,
+    "class": "person",
+    "confidence": 0.8,
+    "box": [1, 1, 5, 5],
+    "first_seen": "2026-06-01T08:01:00+00:00",
+    "dwell_seconds": 2.5,
+}
+PLATE = {
+    "plate": "AB12CDE",
+    "confidence": 0.95,
+    "plate_box": [10, 10, 60, 25],
+    "track_id": 3,
+    "reads": [{"text": "AB12CDE", "confidence": 0.95}, {"text": "A812CDE", "confidence": 0.5}],
+}
 
 
 @pytest.fixture
 def variety(seed, client) -> list[int]:
-    client.post("/api/cameras", headers=WRITE_HEADERS,
-                json=[{"id": "cam-a", "name": "Gate A", "source_url": "rtsp://a/s"}])
+    client.post(
+        "/api/cameras",
+        headers=WRITE_HEADERS,
+        json=[{"id": "cam-a", "name": "Gate A", "source_url": "rtsp://a/s"}],
+    )
     return seed(
         {"event_type": "motion", "event_data": {"state": "started", "area_percent": 4.0}},
         {"event_type": "detection", "event_data": DETECTION},
@@ -69,8 +88,11 @@ def test_every_operation_of_the_frontend_runs(client, variety) -> None:
         "DeleteEvent": {"id": str(variety[0]), "deleteSnapshot": True},
     }
     assert set(names) == set(variables), "every operation in graphql/ needs a case here"
-    for name in ["RegisterCamera", "UpdateCamera", *sorted(set(names) - {"RegisterCamera",
-                                                                          "UpdateCamera"})]:
+    for name in [
+        "RegisterCamera",
+        "UpdateCamera",
+        *sorted(set(names) - {"RegisterCamera", "UpdateCamera"}),
+    ]:
         body = gql(client, operation(name), variables[name], headers=WRITE_HEADERS)
         assert "errors" not in body, (name, body)
         assert body["data"], name
@@ -78,18 +100,29 @@ def test_every_operation_of_the_frontend_runs(client, variety) -> None:
 
 def test_typed_views_of_event_data(client, variety) -> None:
     body = gql(client, operation("EventsPage"), {"first": 10})
-    nodes = {n["node"]["eventType"]: n["node"] for n in body["data"]["events"]["edges"]
-             if n["node"]["cameraId"] == "cam-a"}
+    nodes = {
+        n["node"]["eventType"]: n["node"]
+        for n in body["data"]["events"]["edges"]
+        if n["node"]["cameraId"] == "cam-a"
+    }
     assert nodes["detection"]["detections"] == [
         {"className": "car", "confidence": 0.91, "box": [1.0, 2.0, 30.0, 40.0]},
         {"className": "person", "confidence": 0.45, "box": [5.0, 5.0, 9.0, 20.0]},
     ]
-    assert nodes["tracking"]["track"] == {"trackId": 3, "action": "entered",
-                                          "className": "person", "confidence": 0.8,
-                                          "dwellSeconds": 2.5}
-    assert nodes["anpr"]["plate"] == {"text": "AB12CDE", "confidence": 0.95,
-                                      "box": [10.0, 10.0, 60.0, 25.0], "trackId": 3,
-                                      "readCount": 2}
+    assert nodes["tracking"]["track"] == {
+        "trackId": 3,
+        "action": "entered",
+        "className": "person",
+        "confidence": 0.8,
+        "dwellSeconds": 2.5,
+    }
+    assert nodes["anpr"]["plate"] == {
+        "text": "AB12CDE",
+        "confidence": 0.95,
+        "box": [10.0, 10.0, 60.0, 25.0],
+        "trackId": 3,
+        "readCount": 2,
+    }
     assert nodes["motion"]["camera"] == {"id": "cam-a", "name": "Gate A"}
     assert nodes["motion"]["snapshotUrl"] == f"/snapshots/{nodes['motion']['id']}"
     assert nodes["motion"]["thumbnailUrl"] == f"/thumbnails/{nodes['motion']['id']}"
@@ -128,10 +161,12 @@ def test_stats_equal_sql_counts(client, variety, database_url) -> None:
     body = gql(client, operation("EventStats"), {"filter": {"cameraId": "cam-a"}})
     stats = body["data"]["eventStats"]
     with connect(database_url) as conn:
-        rows = conn.execute("SELECT event_type, count(*) AS n FROM events "
-                            "WHERE camera_id = 'cam-a' GROUP BY 1").fetchall()
+        rows = conn.execute(
+            "SELECT event_type, count(*) AS n FROM events WHERE camera_id = 'cam-a' GROUP BY 1"
+        ).fetchall()
     assert {t["eventType"]: t["count"] for t in stats["byType"]} == {
-        r["event_type"]: r["n"] for r in rows}
+        r["event_type"]: r["n"] for r in rows
+    }
     assert stats["totalEvents"] == sum(r["n"] for r in rows) == 4
     assert stats["byCamera"] == [{"cameraId": "cam-a", "count": 4}]
     assert stats["byHour"] == [{"hour": "2026-06-01T08:00:00+00:00", "count": 4}]
@@ -180,7 +215,9 @@ def test_bad_cursor_and_page_size_are_clear_errors(client, seed) -> None:
 def test_event_by_id(client, variety) -> None:
     query = "query($id: ID!) { event(id: $id) { id eventType } }"
     assert gql(client, query, {"id": str(variety[3])})["data"]["event"] == {
-        "id": str(variety[3]), "eventType": "anpr"}
+        "id": str(variety[3]),
+        "eventType": "anpr",
+    }
     assert gql(client, query, {"id": "999999"})["data"]["event"] is None
     bad = gql(client, query, {"id": "../1"})
     assert bad["errors"][0]["message"] == "event id must be a number, got '../1'"

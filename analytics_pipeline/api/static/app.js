@@ -75,16 +75,30 @@ async function showDetail(id) {
   dialog.showModal();
 }
 
-function drawChart(byHour) {
+// Every hour from the first to the last, zero where the log has none.
+function fillHours(byHour) {
+  if (!byHour.length) return [];
+  const counts = new Map(byHour.map((h) => [new Date(h.hour).getTime(), h.count]));
+  const first = new Date(byHour[0].hour).getTime();
+  const last = new Date(byHour[byHour.length - 1].hour).getTime();
+  const hours = [];
+  for (let t = first; t <= last && hours.length < 24 * 62; t += 3600 * 1000) {
+    hours.push({ hour: new Date(t).toISOString(), count: counts.get(t) || 0 });
+  }
+  return hours;
+}
+
+function drawChart(counted) {
   const svg = document.getElementById("chart");
   svg.replaceChildren();
+  const byHour = fillHours(counted);
   if (!byHour.length) return;
   const width = svg.clientWidth || 800, height = 120, bottom = 16;
   const max = Math.max(...byHour.map((h) => h.count));
   const step = width / byHour.length;
   const ns = "http://www.w3.org/2000/svg";
   byHour.forEach((bucket, i) => {
-    const barHeight = Math.max(1, ((height - bottom - 4) * bucket.count) / max);
+    const barHeight = ((height - bottom - 4) * bucket.count) / max;
     const rect = document.createElementNS(ns, "rect");
     rect.setAttribute("x", i * step + 1);
     rect.setAttribute("y", height - bottom - barHeight);

@@ -1,0 +1,201 @@
+"""The events page in headless Chromium, and live events, against a running server.
+
+Needs Debian's chromium and chromium-driver (scripts/test.sh installs them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+import redis
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from analytics_pipeline.cameras import CameraInput, CameraRegistry
+from analytics_pipeline.eventlog import EventLog
+from analytics_pipeline.events import NewEvent
+from analytics_pipeline.relay import Relay
+from analytics_pipeline.snapshots import SnapshotStore, annotate
+from tests.conftest import REDIS_URL, free_port
+
+CLI = shutil.which("analytics-pipeline") or str(Path(sys.executable).parent / "analytics-pipeline")
+MAGENTA = (255, 0, 255)  # BGR: easy to find in a screenshot
+
+
+@pytest.fixture
+def server(database_url: str, stream_key: str, tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    env = os.environ | {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS_URL,
+        "REDIS_STREAM": stream_key,
+        "SNAPSHOTS_DIR": str(tmp_path / "snapshots"),
+        "THUMBNAILS_DIR": str(tmp_path / "thumbnails"),
+        "LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(
+        [CLI, "--env-file", str(tmp_path / "none"), "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("the API server did not start")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not chromium or not driver:
+        pytest.fail(
+            "chromium and chromium-driver are not installed (scripts/test.sh installs them)"
+        )
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,1000",
+        f"--user-data-dir={tmp_path / 'chromium'}",
+    ):
+        options.add_argument(flag)
+    chrome = webdriver.Chrome(service=Service(driver), options=options)
+    yield chrome
+    chrome.quit()
+
+
+def seeded(pool, tmp_path: Path, count: int, start: datetime) -> list[int]:
+    store = SnapshotStore(tmp_path / "snapshots")
+    CameraRegistry(pool).register(CameraInput(id="gate", name="Front gate", source_url="x"))
+    events = []
+    for i in range(count):
+        moment = start + timedelta(minutes=20 * i)
+        frame = np.full((360, 640, 3), 60, np.uint8)
+        frame[60:300, 120:520] = MAGENTA
+        kind = "anpr" if i % 3 == 0 else "motion"
+        events.append(
+            NewEvent(
+                event_type=kind,
+                camera_id="gate",
+                timestamp=moment,
+                frame_number=i,
+                event_data={"n": i},
+                snapshot_path=store.write("gate", kind, moment, annotate(frame, moment)),
+            )
+        )
+    return EventLog(pool).append(events)
+
+
+def wait(browser, condition, timeout: float = 15):
+    return WebDriverWait(browser, timeout).until(lambda b: condition(b))
+
+
+def test_page_shows_thumbnails_detail_chart_and_live_events(
+    server, browser, pool, tmp_path, stream_key
+) -> None:
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    seeded(pool, tmp_path, 6, start)
+    browser.get(server)
+    wait(browser, lambda b: len(b.find_elements(By.CSS_SELECTOR, ".card")) == 6)
+    wait(
+        browser,
+        lambda b: b.execute_script(
+            "return [...document.querySelectorAll('.card img')]"
+            ".every(i => i.complete && i.naturalWidth === 320)"
+        ),
+    )
+    assert "6 events" in browser.find_element(By.ID, "summary").text
+    assert not browser.find_element(By.ID, "more").is_displayed()  # one page holds all six
+    bars = browser.find_elements(By.CSS_SELECTOR, "#chart rect")
+    assert len(bars) == 2  # 6 events 20 minutes apart fall into two hours
+
+    # The screenshot shows the thumbnails: magenta where the first card's image is.
+    shot = cv2.imdecode(np.frombuffer(browser.get_screenshot_as_png(), np.uint8), cv2.IMREAD_COLOR)
+    (tmp_path / "page.png").write_bytes(browser.get_screenshot_as_png())
+    image = browser.find_element(By.CSS_SELECTOR, ".card img")
+    ratio = browser.execute_script("return window.devicePixelRatio")
+    rect = {k: int(v * ratio) for k, v in image.rect.items()}
+    region = shot[rect["y"] : rect["y"] + rect["height"], rect["x"] : rect["x"] + rect["width"]]
+    magenta = np.all(np.abs(region.astype(int) - MAGENTA) < 40, axis=2).mean()
+    assert magenta > 0.3, f"thumbnail not visible in the screenshot ({magenta:.0%} magenta)"
+
+    # Click: the full snapshot with the event's data.
+    browser.find_elements(By.CSS_SELECTOR, ".card")[0].click()
+    wait(browser, lambda b: b.find_element(By.ID, "detail").get_attribute("open") is not None)
+    wait(
+        browser,
+        lambda b: (
+            b.execute_script("return document.getElementById('detail-image').naturalWidth") == 640
+        ),
+    )
+    shown = json.loads(browser.find_element(By.ID, "detail-data").text)
+    assert shown["cameraId"] == "gate" and shown["data"] == {"n": 5}
+    browser.find_element(By.CSS_SELECTOR, "#detail .close").click()
+
+    # Filter by type.
+    Select(browser.find_element(By.NAME, "type")).select_by_visible_text("anpr")
+    browser.find_element(By.CSS_SELECTOR, "#filters button").click()
+    wait(browser, lambda b: len(b.find_elements(By.CSS_SELECTOR, ".card")) == 2)
+    Select(browser.find_element(By.NAME, "type")).select_by_visible_text("all")
+    browser.find_element(By.CSS_SELECTOR, "#filters button").click()
+    wait(browser, lambda b: len(b.find_elements(By.CSS_SELECTOR, ".card")) == 6)
+
+    # Live: an event appended and relayed to Redis appears without a reload.
+    wait(browser, lambda b: "on" in b.find_element(By.ID, "live").get_attribute("class"))
+    [position] = seeded(pool, tmp_path, 1, datetime.now(UTC))
+    Relay(EventLog(pool), redis.Redis.from_url(REDIS_URL), stream_key, maxlen=100).publish_pending()
+    wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f'.card.new[data-id="{position}"]'))
+
+
+def test_live_endpoint_streams_new_stream_messages(server, stream_key) -> None:
+    received: list[dict] = []
+
+    def listen() -> None:
+        with httpx.stream("GET", f"{server}/api/events/live", timeout=20) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            for line in response.iter_lines():
+                if line.startswith("data: "):
+                    received.append(json.loads(line[6:]))
+                    return
+
+    listener = threading.Thread(target=listen)
+    listener.start()
+    time.sleep(1)  # let the server block on XREAD from "$"
+    redis.Redis.from_url(REDIS_URL).xadd(
+        stream_key, {"event_type": "motion", "position": "42", "cursor": "1:42"}
+    )
+    listener.join(20)
+    assert received == [{"event_type": "motion", "position": "42"}]
