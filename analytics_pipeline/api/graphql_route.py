@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import lru_cache
 from typing import Any
 
 from graphql.validation import NoSchemaIntrospectionCustomRule
@@ -20,6 +21,7 @@ from analytics_pipeline.api.limits import Limits, check_limits, select_operation
 from analytics_pipeline.api.schema import CameraLoader, schema
 from analytics_pipeline.api.state import AppState
 from graphql import (
+    DocumentNode,
     ExecutionResult,
     GraphQLError,
     OperationType,
@@ -42,6 +44,17 @@ GRAPHIQL_PAGE = """<!doctype html>
 ReactDOM.createRoot(document.getElementById('graphiql')).render(
   React.createElement(GraphiQL, {fetcher: GraphiQL.createFetcher({url: '/graphql'})}));
 </script></body></html>"""
+
+
+@lru_cache(maxsize=256)
+def parse_and_validate(
+    text: str, production: bool
+) -> tuple[DocumentNode, tuple[GraphQLError, ...]]:
+    """Parse and validate a query once; a frontend sends the same few operations again and
+    again. Raises GraphQLError on a syntax error."""
+    document = parse(text)
+    rules = [*specified_rules, NoSchemaIntrospectionCustomRule] if production else specified_rules
+    return document, tuple(validate(schema.graphql_schema, document, rules))
 
 
 def _errors(errors: list[GraphQLError], status: int) -> JSONResponse:
@@ -83,14 +96,11 @@ async def graphql_endpoint(request: Request) -> Response:
         return HTMLResponse(GRAPHIQL_PAGE)
     try:
         text, variables, operation_name = _payload(request, await request.body())
-        document = parse(text)
+        document, errors = parse_and_validate(text, settings.api_production)
     except GraphQLError as exc:
         return _errors([exc], 400)
-    rules = list(specified_rules)
-    if settings.api_production:
-        rules.append(NoSchemaIntrospectionCustomRule)
-    if errors := validate(schema.graphql_schema, document, rules):
-        return _errors(errors, 400)
+    if errors:
+        return _errors(list(errors), 400)
     try:
         operation = select_operation(document, operation_name)
     except GraphQLError as exc:

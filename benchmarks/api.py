@@ -1,0 +1,241 @@
+"""Query latency of the API against the same SQL run directly, at a stated data size.
+
+    python benchmarks/api.py [--events 1000000] [--requests 200]
+
+Loads N events (16 cameras, 4 types, spread over 10 days) into a throwaway database with COPY,
+starts `analytics-pipeline serve` on it, and prints p50/p99 latency of
+  * the events query (one camera, one day, page of 50): GraphQL, REST, direct SQL;
+  * the stats query (one camera, one day): GraphQL, REST, direct SQL;
+with the ratios API/SQL. Requests go one at a time over loopback HTTP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from analytics_pipeline.db import create_pool, migrate, query
+from analytics_pipeline.eventlog import EventFilter, EventLog
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/analytics")
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+CAMERAS = [f"cam-{i:02d}" for i in range(16)]
+TYPES = ("motion", "detection", "tracking", "anpr")
+DAYS = 10
+START = datetime(2026, 10, 1, tzinfo=UTC)
+EVENTS_QUERY = """query($filter: EventFilter, $first: Int) {
+  events(filter: $filter, first: $first) {
+    edges { node { id eventType cameraId timestamp data snapshotUrl thumbnailUrl } } } }"""
+STATS_QUERY = """query($filter: EventFilter) { eventStats(filter: $filter) {
+  totalEvents byType { eventType count } byCamera { cameraId count } firstEvent lastEvent } }"""
+
+
+def load(url: str, count: int) -> None:
+    pool = create_pool(url, max_size=1)
+    EventLog(pool).ensure_partitions([(START + timedelta(days=d)).date() for d in range(DAYS)])
+    pool.close()
+    step = timedelta(days=DAYS) / count
+    columns = (
+        'COPY events (event_id, event_type, camera_id, "timestamp", frame_number,'
+        " snapshot_path, event_data) FROM STDIN"
+    )
+    with psycopg.connect(url) as conn, conn.cursor() as cursor, cursor.copy(columns) as copy:
+        for i in range(count):
+            camera, kind = CAMERAS[i % 16], TYPES[(i // 16) % 4]
+            copy.write_row(
+                (
+                    uuid.uuid4(),
+                    kind,
+                    camera,
+                    START + step * i,
+                    i,
+                    f"{camera}/2026-10-01/{kind}_000000_{i % 1000000:06d}.png",
+                    Jsonb({"n": i, "confidence": 0.5}),
+                )
+            )
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE events")
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.99) - 1] * 1000
+
+
+def measure(name: str, call: Callable[[random.Random], None], requests: int) -> float:
+    rng = random.Random(7)
+    for _ in range(10):  # warm-up
+        call(rng)
+    samples = []
+    for _ in range(requests):
+        began = time.perf_counter()
+        call(rng)
+        samples.append(time.perf_counter() - began)
+    p50, p99 = percentiles(samples)
+    print(f"  {name:<10} p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
+    return p50
+
+
+def one_camera_day(rng: random.Random) -> tuple[str, datetime, datetime]:
+    day = START + timedelta(days=rng.randrange(DAYS))
+    return rng.choice(CAMERAS), day, day + timedelta(days=1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    name = f"analytics_bench_api_{uuid.uuid4().hex[:8]}"
+    url = urlunsplit(urlsplit(DATABASE_URL)._replace(path=f"/{name}"))
+    migrate(url)
+    began = time.perf_counter()
+    load(url, args.events)
+    print(
+        f"loaded {args.events:,} events with COPY in {time.perf_counter() - began:.1f} s "
+        f"({len(CAMERAS)} cameras, {DAYS} days, ~{args.events // DAYS // 16:,} events "
+        "per camera-day)"
+    )
+    port = 18069
+    cli = shutil.which("analytics-pipeline") or str(
+        Path(sys.executable).parent / "analytics-pipeline"
+    )
+    env = os.environ | {
+        "DATABASE_URL": url,
+        "REDIS_URL": REDIS_URL,
+        "LOG_LEVEL": "WARNING",
+        "API_MAX_PAGE_SIZE": "200",
+    }
+    server = subprocess.Popen(
+        [cli, "--env-file", "/dev/null", "serve", "--port", str(port)], env=env
+    )
+    pool = create_pool(url, max_size=1)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=30) as http:
+            for _ in range(100):
+                try:
+                    http.get("/health")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+
+            def gql(text: str, variables: dict) -> None:
+                response = http.post("/graphql", json={"query": text, "variables": variables})
+                assert response.status_code == 200 and "errors" not in response.json()
+
+            def graphql_events(rng: random.Random) -> None:
+                camera, start, end = one_camera_day(rng)
+                gql(
+                    EVENTS_QUERY,
+                    {
+                        "first": 50,
+                        "filter": {
+                            "cameraId": camera,
+                            "start": start.isoformat(),
+                            "end": end.isoformat(),
+                        },
+                    },
+                )
+
+            def rest_events(rng: random.Random) -> None:
+                camera, start, end = one_camera_day(rng)
+                response = http.get(
+                    "/api/events",
+                    params={
+                        "camera_id": camera,
+                        "start_time": start.isoformat(),
+                        "end_time": end.isoformat(),
+                        "page_size": 50,
+                    },
+                )
+                assert response.status_code == 200
+
+            def sql_events(rng: random.Random) -> None:
+                camera, start, end = one_camera_day(rng)
+                params = EventFilter(camera_ids=[camera], start=start, end=end).params() | {
+                    "before_id": None,
+                    "after_id": None,
+                    "limit": 50,
+                    "offset": 0,
+                }
+                with pool.connection() as conn:
+                    conn.execute(
+                        query("query_events", direction="DESC"), params, prepare=False
+                    ).fetchall()
+
+            def graphql_stats(rng: random.Random) -> None:
+                camera, start, end = one_camera_day(rng)
+                gql(
+                    STATS_QUERY,
+                    {
+                        "filter": {
+                            "cameraId": camera,
+                            "start": start.isoformat(),
+                            "end": end.isoformat(),
+                        }
+                    },
+                )
+
+            def rest_stats(rng: random.Random) -> None:
+                camera, start, end = one_camera_day(rng)
+                response = http.get(
+                    "/api/events/stats",
+                    params={
+                        "camera_id": camera,
+                        "start_time": start.isoformat(),
+                        "end_time": end.isoformat(),
+                    },
+                )
+                assert response.status_code == 200
+
+            def sql_stats(rng: random.Random) -> None:
+                camera, start, end = one_camera_day(rng)
+                params = EventFilter(camera_ids=[camera], start=start, end=end).params()
+                with pool.connection() as conn:
+                    conn.execute(query("event_stats"), params, prepare=False).fetchall()
+
+            print(f"events query (one camera, one day, page of 50), {args.requests} requests:")
+            sql_p50 = measure("SQL", sql_events, args.requests)
+            gql_p50 = measure("GraphQL", graphql_events, args.requests)
+            rest_p50 = measure("REST", rest_events, args.requests)
+            print(
+                f"  p50 ratio: GraphQL/SQL {gql_p50 / sql_p50:.1f}x, "
+                f"REST/SQL {rest_p50 / sql_p50:.1f}x (REST also counts the total)"
+            )
+            print(f"stats (one camera, one day), {args.requests} requests:")
+            sql_p50 = measure("SQL", sql_stats, args.requests)
+            gql_p50 = measure("GraphQL", graphql_stats, args.requests)
+            rest_p50 = measure("REST", rest_stats, args.requests)
+            print(
+                f"  p50 ratio: GraphQL/SQL {gql_p50 / sql_p50:.1f}x, "
+                f"REST/SQL {rest_p50 / sql_p50:.1f}x"
+            )
+    finally:
+        server.terminate()
+        server.wait(10)
+        pool.close()
+        with psycopg.connect(DATABASE_URL, dbname="postgres", autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+if __name__ == "__main__":
+    main()
