@@ -7,12 +7,13 @@ plus the Redis ones. Everything is validated at start-up: a bad value or an unkn
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 
 class ConfigError(Exception):
@@ -27,6 +28,7 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="forbid",
         case_sensitive=False,
+        env_ignore_empty=True,
     )
 
     database_url: str = Field(
@@ -43,6 +45,15 @@ class Settings(BaseSettings):
     thumbnails_dir: Path = Field(default=Path("thumbnails"))
     thumbnail_width: int = Field(default=320, ge=32, le=2048)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    reports_dir: Path = Field(default=Path("reports"))
+
+    retention_days: int = Field(default=30, ge=1)
+    retention_camera_days: dict[str, int] = Field(default_factory=dict)
+    retention_event_type_days: dict[str, int] = Field(default_factory=dict)
+    snapshot_quota_bytes: int | None = Field(default=None, ge=0)
+    orphan_grace_minutes: int = Field(default=60, ge=0)
+    retention_cron: str = "0 3 * * *"
+    report_cron: str = "0 6 * * *"
 
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8069, ge=1, le=65535)
@@ -74,6 +85,20 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
+    @field_validator("retention_camera_days", "retention_event_type_days")
+    @classmethod
+    def _positive_days(cls, value: dict[str, int]) -> dict[str, int]:
+        if any(days < 1 for days in value.values()):
+            raise ValueError("every retention period must be at least 1 day")
+        return value
+
+    @field_validator("retention_cron", "report_cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError("must be a five-field cron expression, e.g. '0 3 * * *'")
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
@@ -84,6 +109,11 @@ def load_settings(env_file: Path | str | None = ".env") -> Settings:
     """Read and validate settings; raise :class:`ConfigError` naming each bad variable."""
     try:
         return Settings(_env_file=env_file)  # type: ignore[call-arg]
+    except SettingsError as exc:
+        # A JSON-valued variable that is not JSON: pydantic-settings names the field.
+        match = re.search(r'field "(\w+)"', str(exc))
+        name = match.group(1).upper() if match else "a setting"
+        raise ConfigError(f"invalid configuration:\n  {name}: not valid JSON ({exc})") from None
     except ValidationError as exc:
         problems = []
         for error in exc.errors():

@@ -34,12 +34,14 @@ def query_text(name: str) -> str:
     return path.read_text()
 
 
-def query(name: str, **parts: str) -> sql.Composable:
-    """A named query; ``parts`` fill ``{placeholders}`` with trusted SQL keywords."""
+def query(name: str, **parts: str | sql.Composable) -> sql.Composable:
+    """A named query; ``parts`` fill ``{placeholders}``: a ``str`` is a trusted SQL keyword,
+    a ``sql.Literal`` a quoted value (for statements that take no parameters, such as COPY)."""
     text = query_text(name)
     if not parts:
         return sql.SQL(text)  # type: ignore[arg-type]
-    return sql.SQL(text).format(**{key: sql.SQL(value) for key, value in parts.items()})  # type: ignore[arg-type]
+    filled = {k: sql.SQL(v) if isinstance(v, str) else v for k, v in parts.items()}  # type: ignore[arg-type]
+    return sql.SQL(text).format(**filled)  # type: ignore[arg-type]
 
 
 def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:

@@ -54,6 +54,9 @@ def test_environment_values_are_typed(monkeypatch: pytest.MonkeyPatch) -> None:
         ("ENABLE_SNAPSHOTS", "perhaps"),
         ("SNAPSHOT_FORMAT", "gif"),
         ("REDIS_STREAM", ""),
+        ("RETENTION_CAMERA_DAYS", '{"gate": 0}'),
+        ("RETENTION_CAMERA_DAYS", "gate=3"),
+        ("RETENTION_CRON", "daily"),
     ],
 )
 def test_a_bad_value_names_the_variable(

@@ -1,0 +1,1 @@
+SELECT (min("timestamp") AT TIME ZONE 'UTC')::date AS day FROM events
