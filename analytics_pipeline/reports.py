@@ -42,13 +42,27 @@ def hourly_chart(counts: list[int], width: int = 720, height: int = 240) -> np.n
     for hour, count in enumerate(counts):
         bar = round((height - bottom - top) * count / peak)
         x = round(left + hour * step)
-        cv2.rectangle(image, (x + 2, height - bottom - bar), (round(x + step) - 2,
-                      height - bottom), (165, 110, 58), cv2.FILLED)
+        cv2.rectangle(
+            image,
+            (x + 2, height - bottom - bar),
+            (round(x + step) - 2, height - bottom),
+            (165, 110, 58),
+            cv2.FILLED,
+        )
         if hour % 3 == 0:
-            cv2.putText(image, f"{hour:02d}", (x + 2, height - 6), cv2.FONT_HERSHEY_SIMPLEX,
-                        0.4, (60, 60, 60), 1, cv2.LINE_AA)
-    cv2.putText(image, str(peak), (4, top + 8), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (60, 60, 60), 1,
-                cv2.LINE_AA)
+            cv2.putText(
+                image,
+                f"{hour:02d}",
+                (x + 2, height - 6),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.4,
+                (60, 60, 60),
+                1,
+                cv2.LINE_AA,
+            )
+    cv2.putText(
+        image, str(peak), (4, top + 8), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (60, 60, 60), 1, cv2.LINE_AA
+    )
     cv2.line(image, (left, height - bottom), (width - 8, height - bottom), (60, 60, 60), 1)
     return image
 
@@ -63,9 +77,14 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
 
 def render_html(day: date, stats: dict[str, Any], counts: pl.DataFrame) -> str:
     """The report page for one day."""
-    by_camera = (counts.group_by("camera_id").agg(pl.col("events").sum())
-                 .sort(["events", "camera_id"], descending=[True, False]))
-    pivot_rows = [[r["camera_id"], r["event_type"], r["events"]] for r in counts.iter_rows(named=True)]
+    by_camera = (
+        counts.group_by("camera_id")
+        .agg(pl.col("events").sum())
+        .sort(["events", "camera_id"], descending=[True, False])
+    )
+    pivot_rows = [
+        [r["camera_id"], r["event_type"], r["events"]] for r in counts.iter_rows(named=True)
+    ]
     plates = [[p["plate"], p["reads"]] for p in stats["top_plates"]]
     dwell = stats["mean_dwell_seconds"]
     return f"""<!doctype html>
@@ -94,19 +113,22 @@ def write_report(pool: ConnectionPool, reports_dir: Path, day: date) -> Report:
     if not rows:
         raise LookupError(f"no daily statistics for {day}: materialize daily_event_stats first")
     stats = rows[0]
-    counts = pl.DataFrame(stats["counts"], schema={"camera_id": pl.String,
-                                                   "event_type": pl.String,
-                                                   "events": pl.Int64})
+    counts = pl.DataFrame(
+        stats["counts"],
+        schema={"camera_id": pl.String, "event_type": pl.String, "events": pl.Int64},
+    )
     folder = reports_dir.resolve() / day.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
-    write_atomically(folder / "hourly.png",
-                     encode_image(hourly_chart(stats["events_by_hour"]), "png"), replace=True)
+    write_atomically(
+        folder / "hourly.png",
+        encode_image(hourly_chart(stats["events_by_hour"]), "png"),
+        replace=True,
+    )
     counts.write_csv(folder / "counts.csv.tmp")
     (folder / "counts.csv.tmp").replace(folder / "counts.csv")
     counts.write_parquet(folder / "counts.parquet.tmp")
     (folder / "counts.parquet.tmp").replace(folder / "counts.parquet")
-    write_atomically(folder / "report.html", render_html(day, stats, counts).encode(),
-                     replace=True)
+    write_atomically(folder / "report.html", render_html(day, stats, counts).encode(), replace=True)
     return Report(day, folder)
 
 

@@ -53,7 +53,6 @@ def test_environment_values_are_typed(monkeypatch: pytest.MonkeyPatch) -> None:
         ("REDIS_STREAM_MAXLEN", "0"),
         ("ENABLE_SNAPSHOTS", "perhaps"),
         ("SNAPSHOT_FORMAT", "gif"),
-        ("REDIS_STREAM", ""),
         ("RETENTION_CAMERA_DAYS", '{"gate": 0}'),
         ("RETENTION_CAMERA_DAYS", "gate=3"),
         ("RETENTION_CRON", "daily"),
@@ -88,3 +87,11 @@ def test_api_keys_are_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) ->
     assert load_settings(None).api_key_set == {"alpha", "beta"}
     monkeypatch.delenv("API_KEYS")
     assert load_settings(None).api_key_set == frozenset()
+
+
+def test_an_empty_variable_means_its_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SNAPSHOT_QUOTA_BYTES", "")
+    monkeypatch.setenv("REDIS_STREAM", "")
+    settings = load_settings(None)
+    assert settings.snapshot_quota_bytes is None
+    assert settings.redis_stream == "analytics:events"
