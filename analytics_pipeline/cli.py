@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import IO, Any
 
 import click
@@ -339,6 +340,30 @@ def serve(state: Context, host: str | None, port: int | None) -> None:
         port=port or settings.api_port,
         log_level=settings.log_level.lower(),
     )
+
+
+@main.command("dagster-dev", context_settings={"ignore_unknown_options": True})
+@click.argument("dagster_args", nargs=-1, type=click.UNPROCESSED)
+@pass_context
+def dagster_dev(state: Context, dagster_args: tuple[str, ...]) -> None:
+    """Run `dagster dev` on workspace.yaml with the instance of dagster.yaml.
+
+    Creates the Dagster database (<db>_dagster beside DATABASE_URL's) and .dagster_home, then
+    runs `dagster dev -w workspace.yaml` (UI on http://127.0.0.1:3000 unless -p says
+    otherwise); extra arguments go to dagster dev.
+    """
+    import os
+
+    from analytics_pipeline.dagster_instance import REPO_ROOT, prepare_dagster_environment
+
+    try:
+        env = prepare_dagster_environment(state.settings)
+    except psycopg.OperationalError as exc:
+        fail(f"PostgreSQL at DATABASE_URL does not answer: {exc}", EXIT_UNREACHABLE)
+    os.environ.update(env)
+    os.chdir(REPO_ROOT)
+    dagster = str(Path(sys.executable).parent / "dagster")
+    os.execv(dagster, [dagster, "dev", "-w", "workspace.yaml", *dagster_args])
 
 
 @main.command("graphql-schema")

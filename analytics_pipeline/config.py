@@ -8,6 +8,7 @@ plus the Redis ones. Everything is validated at start-up: a bad value or an unkn
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -46,6 +47,11 @@ class Settings(BaseSettings):
     thumbnail_width: int = Field(default=320, ge=32, le=2048)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     reports_dir: Path = Field(default=Path("reports"))
+    stats_start_date: date | None = Field(
+        default=None,
+        description="First day of the statistics partitions (default: the day "
+        "of the oldest event in the log).",
+    )
 
     retention_days: int = Field(default=30, ge=1)
     retention_camera_days: dict[str, int] = Field(default_factory=dict)

@@ -152,6 +152,7 @@ class EventLog:
                     "deleted_id": position,
                     "deleted_event_id": str(event[0].event_id),
                     "deleted_event_type": event[0].event_type,
+                    "deleted_timestamp": event[0].timestamp.isoformat(),
                     "snapshot_deleted": snapshot_deleted,
                 },
             )

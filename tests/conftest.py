@@ -25,6 +25,10 @@ from analytics_pipeline.db import create_pool, migrate
 from analytics_pipeline.eventlog import EventLog
 from analytics_pipeline.events import NewEvent
 
+# The Dagster partitions start here in tests (their days are in 2026), not at the first
+# event of whatever database DATABASE_URL names; set before anything imports assets/.
+os.environ.setdefault("STATS_START_DATE", "2026-01-01")
+
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/analytics")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 

@@ -1,0 +1,1 @@
+"""Dagster assets derived from the event log: statistics, thumbnails, retention, reports."""

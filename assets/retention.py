@@ -1,0 +1,91 @@
+"""``retention``: expired events leave with their files; orphan files are swept."""
+
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+
+from dagster import (
+    AssetCheckResult,
+    AssetExecutionContext,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    asset_check,
+)
+
+from analytics_pipeline.retention import Retention
+from assets.resources import (
+    EventLogResource,
+    RedisResource,
+    RetentionPolicyResource,
+    SnapshotsResource,
+)
+
+PARTITIONS_AHEAD = 7
+
+
+class RetentionConfig(Config):
+    """``dry_run``: report what would be removed and remove nothing."""
+
+    dry_run: bool = False
+
+
+@asset(group_name="maintenance", kinds={"postgres"})
+def retention(
+    context: AssetExecutionContext,
+    config: RetentionConfig,
+    event_log: EventLogResource,
+    files: SnapshotsResource,
+    retention_policy: RetentionPolicyResource,
+    stream: RedisResource,
+) -> MaterializeResult:
+    """Drops whole day partitions past the longest policy, purges other expired and deleted
+    events with their snapshot and thumbnail, enforces the snapshot quota, sweeps orphans,
+    and makes the log's partitions for the coming week."""
+    policy = retention_policy.policy
+    report = Retention(event_log.pool, files.thumbnails).run(policy, dry_run=config.dry_run)
+    if not config.dry_run:
+        today = datetime.now(UTC).date()
+        event_log.event_log.ensure_partitions(
+            [today + timedelta(days=d) for d in range(PARTITIONS_AHEAD + 1)]
+        )
+    try:
+        stream_length: int | str = stream.client().xlen(stream.stream)
+    except Exception as exc:
+        stream_length = f"unavailable: {exc}"
+    summary = asdict(report)
+    context.log.info(f"retention {'(dry run) ' if config.dry_run else ''}{summary}")
+    return MaterializeResult(
+        metadata={
+            **{k: v for k, v in summary.items() if k != "partitions_dropped"},
+            "partitions_dropped": MetadataValue.json(report.partitions_dropped),
+            "policy": MetadataValue.json(
+                {
+                    "default_days": policy.default_days,
+                    "camera_days": policy.camera_days,
+                    "event_type_days": policy.event_type_days,
+                    "max_snapshot_bytes": policy.max_snapshot_bytes,
+                }
+            ),
+            "stream_length": stream_length,
+        }
+    )
+
+
+@asset_check(asset=retention, description="No orphan files, no rows without their file.")
+def no_orphans_after_retention(
+    event_log: EventLogResource,
+    files: SnapshotsResource,
+    retention_policy: RetentionPolicyResource,
+) -> AssetCheckResult:
+    checker = Retention(event_log.pool, files.thumbnails)
+    snapshots, thumbnails = checker.orphans(retention_policy.policy, datetime.now(UTC))
+    rows_missing = checker.rows_missing_files()
+    return AssetCheckResult(
+        passed=not snapshots and not thumbnails and rows_missing == 0,
+        metadata={
+            "orphan_snapshots": len(snapshots),
+            "orphan_thumbnails": len(thumbnails),
+            "rows_missing_files": rows_missing,
+        },
+    )
