@@ -25,7 +25,16 @@ from graphql import (
 
 PAGED_FIELDS = {"events"}
 DEFAULT_PAGE_SIZE = 50
-LIST_SIZES = {"cameras": 100, "detections": 20, "byType": 10, "byCamera": 100, "byHour": 200}
+LIST_SIZES = {
+    "cameras": 100,
+    "detections": 20,
+    "byType": 10,
+    "byCamera": 100,
+    "byHour": 200,
+    "dailyStats": 31,
+    "counts": 50,
+    "topPlates": 10,
+}
 
 
 @dataclass(frozen=True)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from analytics_pipeline import reports as reports_module
 from analytics_pipeline.api.auth import has_valid_key, may_read
 from analytics_pipeline.api.deletion import delete_event
 from analytics_pipeline.api.images import serve_snapshot
@@ -252,7 +253,53 @@ async def remove_camera(request: Request) -> Response:
     return JSONResponse({"message": f"camera {camera_id} removed"})
 
 
+async def list_reports(request: Request) -> Response:
+    """Daily reports written by Dagster, newest first.
+    ---
+    summary: List daily reports
+    responses:
+      200: {description: "{reports: [{day, files: {name: url}}]}"}
+    """
+    state = _state(request)
+    reports = await run_in_threadpool(reports_module.list_reports, state.settings.reports_dir)
+    return JSONResponse(
+        {
+            "reports": [
+                {
+                    "day": r.day.isoformat(),
+                    "files": {name: f"/reports/{r.day}/{name}" for name in r.files},
+                }
+                for r in reports
+            ]
+        }
+    )
+
+
+async def report_file(request: Request) -> Response:
+    """One file of a daily report, by day and a fixed file name (never a client path).
+    ---
+    summary: Download a report file
+    responses:
+      200: {description: report.html, hourly.png, counts.csv or counts.parquet}
+      404: {description: no such report or file}
+    """
+    state = _state(request)
+    name = request.path_params["name"]
+    try:
+        day = date.fromisoformat(request.path_params["day"])
+    except ValueError:
+        raise HTTPException(404, "no such report") from None
+    if name not in reports_module.REPORT_FILES:
+        raise HTTPException(404, "no such report file")
+    path = state.settings.reports_dir.resolve() / day.isoformat() / name
+    if not path.is_file():
+        raise HTTPException(404, "no such report file")
+    return FileResponse(path)
+
+
 routes = [
+    Route("/api/reports", list_reports, methods=["GET"]),
+    Route("/reports/{day}/{name}", report_file, methods=["GET"]),
     Route("/api/events", list_events, methods=["GET"]),
     Route("/api/events/stats", event_stats, methods=["GET"]),
     Route("/api/events/{event_id:int}", get_event, methods=["GET"]),

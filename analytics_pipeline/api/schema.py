@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import graphene
@@ -15,6 +15,7 @@ from analytics_pipeline.api.state import AppState
 from analytics_pipeline.cameras import Camera as CameraModel
 from analytics_pipeline.cameras import CameraInput as CameraInputModel
 from analytics_pipeline.cameras import CameraUpdate as CameraUpdateModel
+from analytics_pipeline.daily_stats import read_daily_stats
 from analytics_pipeline.eventlog import EventFilter as EventFilterModel
 from analytics_pipeline.events import StoredEvent
 from analytics_pipeline.relay import snapshot_url
@@ -251,6 +252,39 @@ class EventStats(graphene.ObjectType):
         return [CountByHour(hour=hour, count=count) for hour, count in hours]
 
 
+class PlateCount(graphene.ObjectType):
+    plate = graphene.String(required=True)
+    reads = graphene.Int(required=True)
+
+
+class DailyCount(graphene.ObjectType):
+    camera_id = graphene.String(required=True)
+    event_type = graphene.String(required=True)
+    events = graphene.Int(required=True)
+
+
+class DailyStats(graphene.ObjectType):
+    """Statistics of one UTC day, derived from the log by Dagster (daily_event_stats)."""
+
+    day = graphene.Date(required=True)
+    total_events = graphene.Int(required=True)
+    counts = graphene.List(graphene.NonNull(DailyCount), required=True)
+    events_by_hour = graphene.List(graphene.NonNull(graphene.Int), required=True)
+    object_classes = JSON(required=True, description="{tracked: {class: n}, detected: {...}}")
+    distinct_plates = graphene.Int(required=True)
+    top_plates = graphene.List(graphene.NonNull(PlateCount), required=True)
+    mean_dwell_seconds = graphene.Float()
+    computed_at = graphene.DateTime(required=True)
+
+    @staticmethod
+    def resolve_counts(root: dict[str, Any], info: GraphQLResolveInfo) -> list[DailyCount]:
+        return [DailyCount(**c) for c in root["counts"]]
+
+    @staticmethod
+    def resolve_top_plates(root: dict[str, Any], info: GraphQLResolveInfo) -> list[PlateCount]:
+        return [PlateCount(**p) for p in root["top_plates"]]
+
+
 def _page_size(value: int | None, info: GraphQLResolveInfo) -> int:
     limit = _state(info).settings.api_max_page_size
     if value is not None and not 0 <= value <= limit:
@@ -283,8 +317,21 @@ class Query(graphene.ObjectType):
     )
     event = graphene.Field(Event, id=graphene.ID(required=True))
     event_stats = graphene.Field(graphene.NonNull(EventStats), filter=EventFilter())
+    daily_stats = graphene.List(
+        graphene.NonNull(DailyStats),
+        required=True,
+        start=graphene.Date(description="First day (inclusive)."),
+        end=graphene.Date(description="Last day (inclusive)."),
+        description="Derived daily statistics (computed by Dagster), oldest day first.",
+    )
     cameras = graphene.List(graphene.NonNull(Camera), required=True)
     camera = graphene.Field(Camera, id=graphene.ID(required=True))
+
+    @staticmethod
+    def resolve_daily_stats(
+        root: None, info: GraphQLResolveInfo, start: date | None = None, end: date | None = None
+    ) -> list[dict[str, Any]]:
+        return read_daily_stats(_state(info).event_log.pool, start, end)
 
     @staticmethod
     def resolve_events(

@@ -86,6 +86,7 @@ def test_every_operation_of_the_frontend_runs(client, variety) -> None:
         "UpdateCamera": {"id": "cam-z", "input": {"enabled": False}},
         "RemoveCamera": {"id": "cam-z"},
         "DeleteEvent": {"id": str(variety[0]), "deleteSnapshot": True},
+        "DailyStats": {"start": "2026-06-01", "end": "2026-06-30"},
     }
     assert set(names) == set(variables), "every operation in graphql/ needs a case here"
     for name in [
@@ -96,6 +97,22 @@ def test_every_operation_of_the_frontend_runs(client, variety) -> None:
         body = gql(client, operation(name), variables[name], headers=WRITE_HEADERS)
         assert "errors" not in body, (name, body)
         assert body["data"], name
+
+
+def test_daily_stats_come_from_the_derived_table(client, variety, pool) -> None:
+    from datetime import date
+
+    from analytics_pipeline.daily_stats import compute_day, write_day
+
+    write_day(pool, compute_day(pool, date(2026, 6, 1)))
+    body = gql(client, operation("DailyStats"), {"start": "2026-06-01", "end": "2026-06-01"})
+    [day] = body["data"]["dailyStats"]
+    assert day["day"] == "2026-06-01" and day["totalEvents"] == 4
+    assert day["topPlates"] == [{"plate": "AB12CDE", "reads": 1}]
+    assert {(c["eventType"], c["events"]) for c in day["counts"]} == {
+        ("motion", 1), ("detection", 1), ("tracking", 1), ("anpr", 1)}
+    assert gql(client, operation("DailyStats"), {"start": "2026-07-01"})["data"] == {
+        "dailyStats": []}
 
 
 def test_typed_views_of_event_data(client, variety) -> None:
