@@ -375,12 +375,15 @@ def graphql_schema() -> None:
 
 
 @main.command()
+@click.option("--serve", is_flag=True, help="Then run the API and the Dagster UI until Ctrl-C.")
 @pass_context
-def demo(state: Context) -> None:
+def demo(state: Context, serve: bool) -> None:
     """Register demo cameras, log annotated sample events and publish them to Redis."""
-    from analytics_pipeline.demo import run_demo
+    from analytics_pipeline.demo import run_demo, serve_demo
 
     run_demo(state.settings, state.pool, state.redis())
+    if serve:
+        serve_demo(state.settings)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,12 @@ of each type with its snapshot, publishes them to the Redis stream and prints a 
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import click
 import cv2
@@ -96,3 +101,36 @@ def run_demo(settings: Settings, pool: ConnectionPool, client: redis.Redis) -> N
     for event in new_events:
         click.echo(f"  {event.snapshot_path or '(snapshots disabled)'}")
     click.echo("follow the stream with: analytics-pipeline events tail --from-start --count 4")
+
+
+def serve_demo(settings: Settings) -> None:
+    """Run the API and the Dagster UI side by side until Ctrl-C, then stop both.
+
+    Started with Popen and stopped with SIGINT: `dagster dev` started with `&` from bash
+    ignores SIGINT and SIGTERM (DESIGN.md, traps).
+    """
+    cli = str(Path(sys.executable).parent / "analytics-pipeline")
+    processes = [
+        subprocess.Popen([cli, "serve"]),
+        subprocess.Popen([cli, "dagster-dev", "-p", "3000"]),
+    ]
+    click.echo(
+        f"\nAPI and events page: http://{settings.api_host}:{settings.api_port}/   "
+        "GraphiQL: /graphql\nDagster UI: http://127.0.0.1:3000/ (assets: "
+        "daily_event_stats, snapshot_thumbnails, retention, daily_report)\n"
+        "Ctrl-C stops both."
+    )
+    try:
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for process in processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()

@@ -2,4 +2,4 @@
 # The demo: set-up (venv, packages, services, schema), then the pipeline end to end.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
-analytics-pipeline demo
+analytics-pipeline demo --serve

@@ -161,11 +161,14 @@ def test_reports_are_listed_and_served_by_day(client, seed, pool, settings) -> N
     write_report(pool, settings.reports_dir, date(2026, 6, 1))
     listed = client.get("/api/reports").json()["reports"]
     assert [r["day"] for r in listed] == ["2026-06-01"]
-    assert set(listed[0]["files"]) == {"report.html", "hourly.png", "counts.csv",
-                                       "counts.parquet"}
+    assert set(listed[0]["files"]) == {"report.html", "hourly.png", "counts.csv", "counts.parquet"}
     page = client.get(listed[0]["files"]["report.html"])
     assert page.status_code == 200 and "Events report, 2026-06-01" in page.text
     assert client.get(listed[0]["files"]["hourly.png"]).headers["content-type"] == "image/png"
-    for bad in ("/reports/2026-06-01/secret.txt", "/reports/..%2F..%2Fetc/passwd",
-                "/reports/2026-13-01/report.html", "/reports/2026-06-02/report.html"):
+    for bad in (
+        "/reports/2026-06-01/secret.txt",
+        "/reports/..%2F..%2Fetc/passwd",
+        "/reports/2026-13-01/report.html",
+        "/reports/2026-06-02/report.html",
+    ):
         assert client.get(bad).status_code == 404, bad

@@ -110,9 +110,14 @@ def test_daily_stats_come_from_the_derived_table(client, variety, pool) -> None:
     assert day["day"] == "2026-06-01" and day["totalEvents"] == 4
     assert day["topPlates"] == [{"plate": "AB12CDE", "reads": 1}]
     assert {(c["eventType"], c["events"]) for c in day["counts"]} == {
-        ("motion", 1), ("detection", 1), ("tracking", 1), ("anpr", 1)}
+        ("motion", 1),
+        ("detection", 1),
+        ("tracking", 1),
+        ("anpr", 1),
+    }
     assert gql(client, operation("DailyStats"), {"start": "2026-07-01"})["data"] == {
-        "dailyStats": []}
+        "dailyStats": []
+    }
 
 
 def test_typed_views_of_event_data(client, variety) -> None:
