@@ -1,0 +1,1 @@
+"""The analyzer: camera sources, motion, detection and tracking, ANPR, and their events."""
