@@ -323,6 +323,114 @@ def events_tail(state: Context, from_start: bool, count: int | None) -> None:
         pass
 
 
+def _analyze_worker(
+    settings: Settings,
+    index: int,
+    workers: int,
+    cameras: tuple[str, ...],
+    realtime: bool,
+    until_end: bool,
+) -> None:
+    """One worker process of `analyze --workers N` (module level, so that spawn can run it)."""
+    from analytics_pipeline.analyzer.runner import AnalyzerService, worker_filter
+
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)-7s %(processName)s %(name)s: %(message)s",
+    )
+    in_share = worker_filter(index, workers)
+    service = AnalyzerService(
+        settings, realtime=realtime, until_end=until_end, progress=False, relay=index == 0
+    )
+    signal.signal(signal.SIGINT, lambda *_: service.stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: service.stop.set())
+    try:
+        service.run(lambda c: in_share(c) and (not cameras or c.id in cameras))
+    finally:
+        service.close()
+
+
+@main.command()
+@click.option("--camera", "cameras", multiple=True, help="Only this camera (repeatable).")
+@click.option("--source", help="Register and run an ad-hoc camera from this file or URL.")
+@click.option("--camera-id", help="The id of the --source camera.")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Processes to spread the cameras over.",
+)
+@click.option("--realtime", is_flag=True, help="Play files at their own pace.")
+@click.option(
+    "--until-end",
+    is_flag=True,
+    help="Exit when every camera's file has ended (implied by --source).",
+)
+@pass_context
+def analyze(
+    state: Context,
+    cameras: tuple[str, ...],
+    source: str | None,
+    camera_id: str | None,
+    workers: int,
+    realtime: bool,
+    until_end: bool,
+) -> None:
+    """Analyse the enabled cameras: motion, detection and tracking, ANPR; each event gets a
+    snapshot, goes to the log and to the Redis stream. Cameras added or removed while it
+    runs are picked up. Ctrl-C stops it cleanly."""
+    from analytics_pipeline.analyzer.runner import AnalyzerService
+
+    settings = state.settings
+    if source:
+        if not camera_id:
+            raise click.UsageError("--source needs --camera-id")
+        CameraRegistry(state.pool).register(CameraInput(id=camera_id, source_url=source))
+        cameras, until_end = (*cameras, camera_id), True
+    if workers > 1:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        processes = [
+            context.Process(
+                target=_analyze_worker,
+                name=f"worker-{i}",
+                args=(settings, i, workers, cameras, realtime, until_end),
+            )
+            for i in range(workers)
+        ]
+        for process in processes:
+            process.start()
+        try:
+            for process in processes:
+                process.join()
+        except KeyboardInterrupt:
+            for process in processes:
+                process.join(60)
+        return
+    service = AnalyzerService(settings, realtime=realtime, until_end=until_end)
+    signal.signal(signal.SIGINT, lambda *_: service.stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: service.stop.set())
+    try:
+        summary = service.run(lambda c: not cameras or c.id in cameras)
+    finally:
+        service.close()
+    for camera, counts in summary.events.items():
+        listed = ", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "no events"
+        frames = summary.frames.get(camera, {})
+        click.echo(
+            f"{camera}: {listed}; frames analysed {frames.get('analysed', 0)}, "
+            f"dropped {frames.get('dropped', 0)}, corrupt {frames.get('corrupt', 0)}"
+        )
+        if summary.plates.get(camera):
+            click.echo(f"  plates: {', '.join(summary.plates[camera])}")
+    for camera, error in summary.errors.items():
+        click.secho(f"{camera}: {error}", fg="red", err=True)
+    if summary.errors and not summary.events:
+        sys.exit(EXIT_REJECTED)
+
+
 @main.command()
 @click.option("--host", help="Address to listen on (default API_HOST).")
 @click.option("--port", type=click.IntRange(1, 65535), help="Port (default API_PORT, 8069).")

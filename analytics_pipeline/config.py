@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     enable_snapshots: bool = True
     snapshot_format: Literal["png", "jpeg", "webp"] = "png"
     snapshot_quality: int = Field(default=90, ge=1, le=100)
+    detector_weights: str = Field(
+        default="", description="Local YOLO weights (.pt/.onnx); empty: HOG people detector."
+    )
+    detector_imgsz: int = Field(default=640, ge=64, le=4096)
+    ocr_engine: Literal["rapidocr", "paddleocr", "none"] = "rapidocr"
+    paddleocr_rec_model_dir: Path | None = None
+    analyzer_threads: int = Field(default=0, ge=0, description="0: one per core.")
+    analyzer_buffer_size: int = Field(default=10_000, ge=1)
     thumbnails_dir: Path = Field(default=Path("thumbnails"))
     thumbnail_width: int = Field(default=320, ge=32, le=2048)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -89,6 +97,18 @@ class Settings(BaseSettings):
     def _redis_url(cls, value: str) -> str:
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("detector_weights")
+    @classmethod
+    def _weights_file(cls, value: str) -> str:
+        if value:
+            from analytics_pipeline.analyzer.detection import WeightsError, check_weights
+
+            try:
+                check_weights(value)
+            except WeightsError as exc:
+                raise ValueError(str(exc)) from None
         return value
 
     @field_validator("retention_camera_days", "retention_event_type_days")

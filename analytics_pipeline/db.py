@@ -49,15 +49,20 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
     return psycopg.connect(url, autocommit=autocommit, row_factory=dict_row)
 
 
-def create_pool(url: str, *, min_size: int = 1, max_size: int = 4) -> ConnectionPool:
-    """A connection pool returning rows as dicts; opened before it is returned."""
+def create_pool(
+    url: str, *, min_size: int = 1, max_size: int = 4, timeout: float = 30.0
+) -> ConnectionPool:
+    """A connection pool returning rows as dicts; opened before it is returned.
+
+    ``timeout``: how long a caller waits for a connection before PoolTimeout."""
     pool = ConnectionPool(
         url,
         min_size=min_size,
         max_size=max_size,
-        kwargs={"row_factory": dict_row},
+        kwargs={"row_factory": dict_row, "connect_timeout": 5},
         open=False,
         name="analytics",
+        timeout=timeout,
     )
     pool.open(wait=True, timeout=10)
     return pool

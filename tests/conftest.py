@@ -5,6 +5,7 @@ Every test gets a fresh database cloned from a migrated template, and its own st
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -188,3 +189,53 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     server.start()
     yield server
     server.stop()
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL of the test's own, on its own port, that can be stopped.
+
+    PostgreSQL refuses to run as root: as root it runs as the postgres user, in a folder that
+    user owns."""
+
+    def __init__(self) -> None:
+        import tempfile
+
+        self.port = free_port()
+        self.directory = Path(tempfile.mkdtemp(prefix="analytics-pg-"))
+        self.data = self.directory / "data"
+        self.bin = sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+            shutil.chown(self.directory, "postgres")
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust")
+
+    def _run(self, tool: str, *args: str) -> None:
+        subprocess.run([*self.as_user, str(self.bin / tool), *args], check=True, cwd="/",
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/analytics"
+
+    def start(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-w", "-l", str(self.directory / "log"),
+                  "-o", f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1",
+                  "start")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-w", "-m", "fast", "stop")
+
+    def remove(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_server() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    server.start()
+    migrate(server.url)
+    yield server
+    server.remove()

@@ -56,6 +56,8 @@ def test_environment_values_are_typed(monkeypatch: pytest.MonkeyPatch) -> None:
         ("RETENTION_CAMERA_DAYS", '{"gate": 0}'),
         ("RETENTION_CAMERA_DAYS", "gate=3"),
         ("RETENTION_CRON", "daily"),
+        ("DETECTOR_WEIGHTS", "yolov8n.pt"),
+        ("OCR_ENGINE", "tesseract"),
     ],
 )
 def test_a_bad_value_names_the_variable(
@@ -95,3 +97,12 @@ def test_an_empty_variable_means_its_default(monkeypatch: pytest.MonkeyPatch) ->
     settings = load_settings(None)
     assert settings.snapshot_quota_bytes is None
     assert settings.redis_stream == "analytics:events"
+
+
+def test_a_bare_model_name_is_refused_with_where_to_put_the_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DETECTOR_WEIGHTS", "yolov8n.pt")
+    with pytest.raises(ConfigError, match="never downloads at run time") as raised:
+        load_settings(None)
+    assert "DETECTOR_WEIGHTS" in str(raised.value)

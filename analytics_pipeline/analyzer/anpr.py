@@ -1,0 +1,175 @@
+"""ANPR: find plates on tracked vehicles, read them with PP-OCR recognition, and keep the
+best read per vehicle track.
+
+Plates are located by the detector's plate class when it has one, else by OpenCV's Haar
+plate cascade inside each vehicle box. Recognition: RapidOCR (PP-OCR models on onnxruntime,
+shipped in its wheel) or PaddleOCR with local model folders.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from analytics_pipeline.analyzer.detection import PLATE_CLASSES, VEHICLE_CLASSES, Detection
+
+log = logging.getLogger(__name__)
+_NOT_PLATE = re.compile(r"[^A-Z0-9]")
+MIN_PLATE_HEIGHT = 32  # OCR input is scaled up to at least this many pixels
+
+
+def normalise_plate(text: str) -> str:
+    """Upper case, letters and digits only."""
+    return _NOT_PLATE.sub("", text.upper())
+
+
+class OcrEngine(Protocol):
+    name: str
+
+    def read(self, crop: np.ndarray) -> tuple[str, float]: ...
+
+
+class RapidOcrEngine:
+    """PP-OCR text recognition on onnxruntime (RapidOCR's bundled models)."""
+
+    name = "rapidocr"
+
+    def __init__(self) -> None:
+        from rapidocr import RapidOCR
+
+        self.engine = RapidOCR(params={"Global.log_level": "error"})
+
+    def read(self, crop: np.ndarray) -> tuple[str, float]:
+        result = self.engine(crop, use_det=False, use_cls=False, use_rec=True)
+        if not result.txts:
+            return "", 0.0
+        return result.txts[0], float(result.scores[0])
+
+
+class PaddleOcrEngine:
+    """PaddleOCR text recognition from a local PP-OCR model folder (never downloads)."""
+
+    name = "paddleocr"
+
+    def __init__(self, model_dir: Path) -> None:
+        import os
+
+        os.environ.setdefault("PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK", "True")
+        from paddleocr import TextRecognition
+
+        if not model_dir.is_dir():
+            raise FileNotFoundError(f"PADDLEOCR_REC_MODEL_DIR {model_dir} is not a folder")
+        self.model = TextRecognition(
+            model_name=model_dir.name, model_dir=str(model_dir), enable_mkldnn=False
+        )
+
+    def read(self, crop: np.ndarray) -> tuple[str, float]:
+        [result] = self.model.predict(crop)
+        return str(result["rec_text"]), float(result["rec_score"])
+
+
+def build_ocr(engine: str, paddle_model_dir: Path | None = None) -> OcrEngine | None:
+    """The configured OCR engine (OCR_ENGINE), or None for ``none``."""
+    if engine == "rapidocr":
+        return RapidOcrEngine()
+    if engine == "paddleocr":
+        if paddle_model_dir is None:
+            raise ValueError("OCR_ENGINE=paddleocr needs PADDLEOCR_REC_MODEL_DIR")
+        return PaddleOcrEngine(paddle_model_dir)
+    return None
+
+
+@dataclass
+class PlateRead:
+    text: str
+    confidence: float
+    box: list[float]
+
+
+@dataclass
+class VehiclePlates:
+    """Every read of one vehicle track, and the annotated frame of its best read."""
+
+    track_id: int
+    class_name: str
+    reads: list[PlateRead] = field(default_factory=list)
+    best_frame: np.ndarray | None = None
+    best_frame_number: int = 0
+    best_moment: object = None
+
+    def best(self) -> PlateRead | None:
+        """The text read most often (ties: the highest confidence), with its best read."""
+        if not self.reads:
+            return None
+        votes = Counter(r.text for r in self.reads)
+        top = max(votes.values())
+        candidates = [r for r in self.reads if votes[r.text] == top]
+        return max(candidates, key=lambda r: r.confidence)
+
+
+class PlateReader:
+    """Localises plates on vehicle tracks and reads them."""
+
+    def __init__(
+        self, ocr: OcrEngine, *, min_confidence: float = 0.5, pattern: str | None = None
+    ) -> None:
+        self.ocr = ocr
+        self.min_confidence = min_confidence
+        self.pattern = re.compile(pattern) if pattern else None
+        self.cascade = cv2.CascadeClassifier(
+            cv2.data.haarcascades + "haarcascade_russian_plate_number.xml"
+        )
+
+    def plates_for(
+        self, frame: np.ndarray, detections: list[Detection]
+    ) -> list[tuple[Detection, PlateRead]]:
+        """(vehicle, read) for every readable plate on a tracked vehicle in this frame."""
+        vehicles = [d for d in detections if d.class_name in VEHICLE_CLASSES and d.track_id]
+        plates = [d for d in detections if d.class_name in PLATE_CLASSES]
+        found = []
+        for vehicle in vehicles:
+            boxes = [p.box for p in plates if _inside(p.centre, vehicle)]
+            if not plates:
+                boxes = self._cascade(frame, vehicle)
+            for box in boxes:
+                read = self._read(frame, box)
+                if read is not None:
+                    found.append((vehicle, read))
+        return found
+
+    def _cascade(self, frame: np.ndarray, vehicle: Detection) -> list[list[float]]:
+        x1, y1 = max(0, int(vehicle.x1)), max(0, int(vehicle.y1))
+        region = frame[y1 : int(vehicle.y2), x1 : int(vehicle.x2)]
+        if region.size == 0:
+            return []
+        grey = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)
+        hits = self.cascade.detectMultiScale(grey, scaleFactor=1.1, minNeighbors=3)
+        return [[x1 + x, y1 + y, x1 + x + w, y1 + y + h] for x, y, w, h in hits]
+
+    def _read(self, frame: np.ndarray, box: list[float]) -> PlateRead | None:
+        x1, y1, x2, y2 = (round(v) for v in box)
+        pad = max(2, (y2 - y1) // 8)
+        crop = frame[max(0, y1 - pad) : y2 + pad, max(0, x1 - pad) : x2 + pad]
+        if crop.size == 0 or crop.shape[0] < 6:
+            return None
+        if crop.shape[0] < MIN_PLATE_HEIGHT:
+            factor = MIN_PLATE_HEIGHT / crop.shape[0]
+            crop = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+        text, confidence = self.ocr.read(crop)
+        text = normalise_plate(text)
+        if len(text) < 4 or confidence < self.min_confidence:
+            return None
+        if self.pattern is not None and not self.pattern.fullmatch(text):
+            return None
+        return PlateRead(text, round(confidence, 4), [float(v) for v in box])
+
+
+def _inside(point: tuple[float, float], box: Detection) -> bool:
+    return box.x1 <= point[0] <= box.x2 and box.y1 <= point[1] <= box.y2

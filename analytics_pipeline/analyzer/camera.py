@@ -1,0 +1,213 @@
+"""One camera's analysis: frames in, events out (motion, detection, tracking, anpr)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from analytics_pipeline.analyzer.anpr import PlateReader, VehiclePlates
+from analytics_pipeline.analyzer.camera_settings import CameraSettings
+from analytics_pipeline.analyzer.detection import PLATE_CLASSES, Detection, Tracker
+from analytics_pipeline.analyzer.motion import MotionDetector
+from analytics_pipeline.analyzer.output import EventSink
+from analytics_pipeline.analyzer.sources import Frame
+from analytics_pipeline.analyzer.tracking import Track, TrackBook
+from analytics_pipeline.snapshots import Box, PlateRead, annotate
+
+log = logging.getLogger(__name__)
+BURST_GAP_SECONDS = 2.0  # a detection burst starts after this long without detections
+
+
+@dataclass
+class CameraCounts:
+    events: dict[str, int] = field(default_factory=dict)
+    plates: list[str] = field(default_factory=list)
+
+
+def _boxes(detections: list[Detection]) -> list[Box]:
+    return [
+        Box(d.x1, d.y1, d.x2, d.y2, d.class_name, d.confidence, d.track_id)
+        for d in detections
+        if d.class_name not in PLATE_CLASSES
+    ]
+
+
+class CameraAnalyzer:
+    """Runs motion, detection and tracking, and ANPR on one camera's frames."""
+
+    def __init__(
+        self,
+        camera_id: str,
+        settings: CameraSettings,
+        sink: EventSink,
+        tracker: Tracker | None,
+        plate_reader: PlateReader | None,
+        frame_size: tuple[int, int],
+    ) -> None:
+        self.camera_id = camera_id
+        self.settings = settings
+        self.sink = sink
+        self.tracker = tracker
+        self.plate_reader = plate_reader
+        width, height = frame_size
+        self.region = settings.region_mask(width, height)
+        self.motion = MotionDetector(
+            sensitivity=settings.motion_sensitivity,
+            min_area_percent=settings.motion_min_area_percent,
+            fps=settings.fps,
+            region_mask=self.region,
+        )
+        self.tracks = TrackBook(min_hits=2, lost_after_seconds=max(1.0, 3 / settings.fps))
+        self.vehicles: dict[int, VehiclePlates] = {}
+        self.last_detection_at: datetime | None = None
+        self.last_frame: Frame | None = None
+        self.last_detections: list[Detection] = []
+        self.counts = CameraCounts()
+
+    def _emit(self, event_type: str, frame: Frame, data: dict, image: np.ndarray | None) -> None:
+        self.sink.emit(self.camera_id, event_type, frame.moment, frame.number, data, image)
+        self.counts.events[event_type] = self.counts.events.get(event_type, 0) + 1
+
+    def _in_region(self, detection: Detection) -> bool:
+        if self.region is None:
+            return True
+        x, y = (int(v) for v in detection.centre)
+        height, width = self.region.shape
+        return 0 <= x < width and 0 <= y < height and self.region[y, x] > 0
+
+    def process(self, frame: Frame) -> None:
+        """Analyse one frame; emits the events it causes."""
+        self.last_frame = frame
+        change = self.motion.update(frame.image, frame.moment)
+        if change is not None:
+            data = {
+                "state": change.state,
+                "area_percent": change.area_percent,
+                "regions": change.regions,
+            }
+            if change.duration_seconds is not None:
+                data["duration_seconds"] = change.duration_seconds
+            image = annotate(frame.image, frame.moment, motion_mask=self.motion.mask)
+            self._emit("motion", frame, data, image)
+        if self.tracker is None:
+            return
+        moving = self.motion.active or bool(self.tracks.tracks)
+        detections: list[Detection] = []
+        if moving or not self.settings.detect_only_with_motion:
+            detections = [d for d in self.tracker.track(frame.image) if self._in_region(d)]
+            if self.settings.classes:
+                detections = [
+                    d
+                    for d in detections
+                    if d.class_name in self.settings.classes or d.class_name in PLATE_CLASSES
+                ]
+        self.last_detections = detections
+        objects = [d for d in detections if d.class_name not in PLATE_CLASSES]
+        if objects:
+            gap = (
+                (frame.moment - self.last_detection_at).total_seconds()
+                if self.last_detection_at
+                else None
+            )
+            if gap is None or gap >= BURST_GAP_SECONDS:
+                self._detection_burst(frame, objects)
+            self.last_detection_at = frame.moment
+        entered, left = self.tracks.update(objects, frame.moment)
+        for track in entered:
+            self._tracking(frame, track, "entered")
+        if self.plate_reader is not None:
+            self._read_plates(frame, detections)
+        for track in left:
+            self._tracking(frame, track, "left")
+
+    def finish(self) -> None:
+        """End of stream: close motion, every track and every plate."""
+        frame = self.last_frame
+        if frame is None:
+            return
+        change = self.motion.end(frame.moment)
+        if change is not None:
+            self._emit(
+                "motion",
+                frame,
+                {
+                    "state": "ended",
+                    "area_percent": change.area_percent,
+                    "regions": [],
+                    "duration_seconds": change.duration_seconds,
+                },
+                annotate(frame.image, frame.moment, motion_mask=self.motion.mask),
+            )
+        for track in self.tracks.close():
+            self._tracking(frame, track, "left")
+
+    def _detection_burst(self, frame: Frame, objects: list[Detection]) -> None:
+        counts: dict[str, int] = {}
+        for d in objects:
+            counts[d.class_name] = counts.get(d.class_name, 0) + 1
+        data = {
+            "objects": [
+                {
+                    "class": d.class_name,
+                    "confidence": round(d.confidence, 4),
+                    "box": d.box,
+                    "track_id": d.track_id,
+                }
+                for d in objects
+            ],
+            "counts": counts,
+        }
+        self._emit(
+            "detection", frame, data, annotate(frame.image, frame.moment, boxes=_boxes(objects))
+        )
+
+    def _tracking(self, frame: Frame, track: Track, action: str) -> None:
+        detection = track.last
+        image = annotate(frame.image, frame.moment, boxes=_boxes([detection]))
+        self._emit("tracking", frame, track.event_data(action), image)
+        if action == "left":
+            self._plate_event(track)
+
+    def _read_plates(self, frame: Frame, detections: list[Detection]) -> None:
+        assert self.plate_reader is not None
+        for vehicle, read in self.plate_reader.plates_for(frame.image, detections):
+            plates = self.vehicles.setdefault(
+                vehicle.track_id, VehiclePlates(vehicle.track_id, vehicle.class_name)
+            )
+            best = plates.best()
+            plates.reads.append(read)
+            if best is None or read.confidence > best.confidence or plates.best() is not best:
+                plates.best_frame = annotate(
+                    frame.image,
+                    frame.moment,
+                    boxes=_boxes([vehicle]),
+                    plates=[PlateRead(*read.box, read.text, read.confidence)],
+                )
+                plates.best_frame_number, plates.best_moment = frame.number, frame.moment
+
+    def _plate_event(self, track: Track) -> None:
+        plates = self.vehicles.pop(track.track_id, None)
+        best = plates.best() if plates else None
+        if plates is None or best is None:
+            return
+        data = {
+            "plate": best.text,
+            "confidence": best.confidence,
+            "plate_box": best.box,
+            "track_id": track.track_id,
+            "class": track.class_name,
+            "reads": [{"text": r.text, "confidence": r.confidence} for r in plates.reads],
+        }
+        self.sink.emit(
+            self.camera_id,
+            "anpr",
+            plates.best_moment,
+            plates.best_frame_number,
+            data,
+            plates.best_frame,
+        )
+        self.counts.events["anpr"] = self.counts.events.get("anpr", 0) + 1
+        self.counts.plates.append(best.text)

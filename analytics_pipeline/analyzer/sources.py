@@ -1,0 +1,162 @@
+"""Camera sources: files, RTSP and HTTP (MJPEG) through OpenCV, sampled to a target rate.
+
+A stream that drops or a corrupt frame is logged and counted and the source reconnects with
+capped back-off; one camera's trouble never stops the process. Files run as fast as the
+machine allows (frame times follow the video's own clock) or, with ``realtime``, at their pace.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+STREAM_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://")
+
+
+class SourceError(Exception):
+    """A source that cannot be opened or decoded; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    image: np.ndarray
+    number: int  # frame index in the source
+    moment: datetime
+
+
+@dataclass
+class SourceStats:
+    frames_read: int = 0
+    frames_analysed: int = 0
+    frames_dropped: int = 0  # skipped to keep to the analysis rate, or under overload
+    corrupt_frames: int = 0
+    reconnects: int = 0
+
+
+def is_stream(url: str) -> bool:
+    return url.lower().startswith(STREAM_SCHEMES)
+
+
+class VideoSource:
+    """Frames of one camera at (at most) ``fps`` per second."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        fps: float = 5.0,
+        realtime: bool = False,
+        max_backoff: float = 30.0,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.url = url
+        self.fps = fps
+        self.realtime = realtime
+        self.max_backoff = max_backoff
+        self.stop = stop or threading.Event()
+        self.stats = SourceStats()
+        self.live = is_stream(url)
+        self.total_frames: int | None = None
+        self.source_fps: float = 0.0
+        if not self.live and not Path(url).is_file():
+            raise SourceError(f"video file {url} does not exist")
+
+    def _open(self) -> cv2.VideoCapture:
+        capture = cv2.VideoCapture(self.url, cv2.CAP_FFMPEG)
+        if not capture.isOpened():
+            capture.release()
+            raise SourceError(
+                f"cannot open {self.url}: not a video OpenCV can read, "
+                "or the camera does not answer"
+            )
+        self.source_fps = capture.get(cv2.CAP_PROP_FPS) or 0.0
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        self.total_frames = count if count > 0 and not self.live else None
+        return capture
+
+    def frames(self) -> Iterator[Frame]:
+        """Sampled frames until the file ends or ``stop`` is set (streams reconnect)."""
+        if self.live:
+            yield from self._stream_frames()
+        else:
+            yield from self._file_frames()
+
+    def _file_frames(self) -> Iterator[Frame]:
+        capture = self._open()
+        source_fps = self.source_fps if 0 < self.source_fps < 1000 else self.fps
+        step = max(1.0, source_fps / self.fps)
+        started, wall_start, next_index, index = datetime.now(UTC), time.monotonic(), 0.0, -1
+        try:
+            while not self.stop.is_set():
+                ok = capture.grab()
+                if not ok:
+                    if index < 0:
+                        raise SourceError(f"{self.url} has no frame OpenCV can decode")
+                    return
+                index += 1
+                self.stats.frames_read += 1
+                if index < next_index:
+                    self.stats.frames_dropped += 1
+                    continue
+                next_index += step
+                ok, image = capture.retrieve()
+                if not ok or image is None or image.size == 0:
+                    self.stats.corrupt_frames += 1
+                    log.warning("%s: frame %d is corrupt, skipped", self.url, index)
+                    continue
+                offset = index / source_fps
+                if self.realtime:
+                    delay = wall_start + offset - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                self.stats.frames_analysed += 1
+                yield Frame(image, index, started + timedelta(seconds=offset))
+        finally:
+            capture.release()
+
+    def _stream_frames(self) -> Iterator[Frame]:
+        backoff, index = 1.0, 0
+        interval, last = 1.0 / self.fps, 0.0
+        while not self.stop.is_set():
+            try:
+                capture = self._open()
+            except SourceError as exc:
+                self.stats.reconnects += 1
+                log.error("%s; retrying in %.0f s", exc, backoff)
+                self.stop.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+                continue
+            backoff = 1.0
+            failures = 0
+            try:
+                while not self.stop.is_set():
+                    ok, image = capture.read()
+                    if not ok or image is None:
+                        failures += 1
+                        self.stats.corrupt_frames += 1
+                        if failures >= 25:
+                            log.error("%s: stream dropped, reconnecting", self.url)
+                            self.stats.reconnects += 1
+                            break
+                        continue
+                    failures = 0
+                    index += 1
+                    self.stats.frames_read += 1
+                    now = time.monotonic()
+                    if now - last < interval:
+                        self.stats.frames_dropped += 1
+                        continue
+                    last = now
+                    self.stats.frames_analysed += 1
+                    yield Frame(image, index, datetime.now(UTC))
+            finally:
+                capture.release()
