@@ -30,6 +30,19 @@ class CameraInput(BaseModel):
     def _id(cls, value: str) -> str:
         return validate_camera_id(value)
 
+    @field_validator("settings")
+    @classmethod
+    def _settings(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _valid_settings(value)
+
+
+def _valid_settings(value: dict[str, Any]) -> dict[str, Any]:
+    """Per-camera settings are checked when a camera is registered, not an hour later."""
+    from analytics_pipeline.analyzer.camera_settings import CameraSettings
+
+    CameraSettings.model_validate(value)
+    return value
+
 
 class CameraUpdate(BaseModel):
     """A partial change to a registered camera; ``None`` leaves a field unchanged."""
@@ -40,6 +53,11 @@ class CameraUpdate(BaseModel):
     source_url: str | None = Field(default=None, min_length=1)
     enabled: bool | None = None
     settings: dict[str, Any] | None = None
+
+    @field_validator("settings")
+    @classmethod
+    def _settings(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return _valid_settings(value) if value is not None else None
 
 
 class Camera(CameraInput):

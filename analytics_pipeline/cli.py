@@ -486,10 +486,12 @@ def graphql_schema() -> None:
 @click.option("--serve", is_flag=True, help="Then run the API and the Dagster UI until Ctrl-C.")
 @pass_context
 def demo(state: Context, serve: bool) -> None:
-    """Register demo cameras, log annotated sample events and publish them to Redis."""
+    """Analyse a synthetic street with plates and real CCTV footage (Debian's opencv-doc)
+    end to end: events with snapshots in the log and on the Redis stream."""
     from analytics_pipeline.demo import run_demo, serve_demo
 
-    run_demo(state.settings, state.pool, state.redis())
+    state.redis()  # fail early and plainly when Redis does not answer
+    run_demo(state.settings, state.pool)
     if serve:
         serve_demo(state.settings)
 

@@ -1,8 +1,5 @@
-"""The foundation demo: what exists end to end, before the analyzer.
-
-Registers two demo cameras, renders a small synthetic street scene, logs one annotated event
-of each type with its snapshot, publishes them to the Redis stream and prints a summary.
-"""
+"""The demo: a synthetic street with plates and Debian's real CCTV footage, analysed end to
+end, then the API and the Dagster UI."""
 
 from __future__ import annotations
 
@@ -10,97 +7,80 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
-import cv2
-import numpy as np
-import redis
-from psycopg_pool import ConnectionPool
 
+from analytics_pipeline.analyzer.media import MediaUnavailable, opencv_sample
+from analytics_pipeline.analyzer.runner import AnalyzerService
+from analytics_pipeline.analyzer.synthetic import demo_street
 from analytics_pipeline.cameras import CameraInput, CameraRegistry
 from analytics_pipeline.config import Settings
-from analytics_pipeline.eventlog import EventFilter, EventLog
-from analytics_pipeline.events import NewEvent
-from analytics_pipeline.relay import Relay
-from analytics_pipeline.snapshots import Box, PlateRead, SnapshotStore, annotate
 
-DEMO_CAMERAS = (
-    CameraInput(id="demo-street", name="Demo street (synthetic)", source_url="synthetic://street"),
-)
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEMO_VIDEO = REPO_ROOT / ".local" / "videos" / "demo-street.avi"
+MODEL = REPO_ROOT / "models" / "street-nano.pt"
 
 
-def street_frame(car_x: int, plate_text: str) -> np.ndarray:
-    """A 640x360 synthetic street: road, kerb, a car with a rendered plate, a pedestrian."""
-    frame = np.full((360, 640, 3), (90, 140, 90), np.uint8)
-    cv2.rectangle(frame, (0, 200), (640, 330), (70, 70, 70), cv2.FILLED)
-    cv2.rectangle(frame, (car_x, 200), (car_x + 180, 290), (160, 60, 30), cv2.FILLED)
-    cv2.rectangle(frame, (car_x + 55, 258), (car_x + 125, 278), (255, 255, 255), cv2.FILLED)
-    cv2.putText(
-        frame,
-        plate_text,
-        (car_x + 58, 274),
-        cv2.FONT_HERSHEY_SIMPLEX,
-        0.45,
-        (0, 0, 0),
-        1,
-        cv2.LINE_AA,
-    )
-    cv2.rectangle(frame, (500, 120), (530, 200), (40, 40, 160), cv2.FILLED)
-    cv2.circle(frame, (515, 110), 12, (40, 40, 160), cv2.FILLED)
-    return frame
-
-
-def run_demo(settings: Settings, pool: ConnectionPool, client: redis.Redis) -> None:
-    """Log one annotated event per type for the demo camera and publish them."""
-    registry = CameraRegistry(pool)
-    for camera in DEMO_CAMERAS:
-        registry.register(camera)
-    store = SnapshotStore.from_settings(settings)
-    camera_id, plate_text = DEMO_CAMERAS[0].id, "AB12CDE"
-    start = datetime.now(UTC)
-    frame = street_frame(200, plate_text)
-    car = Box(200, 200, 380, 290, "car", 0.91, track_id=1)
-    person = Box(500, 98, 530, 200, "person", 0.84, track_id=2)
-    plate = PlateRead(255, 258, 325, 278, plate_text, 0.97)
-    mask = np.zeros(frame.shape[:2], np.uint8)
-    mask[200:290, 200:380] = 255
-    scenes = [
-        ("motion", {"state": "started", "area_percent": 7.0}, {"motion_mask": mask}),
-        ("detection", {"classes": {"car": 1, "person": 1}}, {"boxes": [car, person]}),
-        ("tracking", {"action": "entered", "track_id": 1, "class": "car"}, {"boxes": [car]}),
-        ("anpr", {"plate": plate_text, "confidence": 0.97, "track_id": 1}, {"plates": [plate]}),
+def demo_cameras() -> list[CameraInput]:
+    """The synthetic street (the project's model) and, when it can be had, vtest.avi (HOG)."""
+    if not DEMO_VIDEO.is_file():
+        demo_street().write(DEMO_VIDEO)
+    cameras = [
+        CameraInput(
+            id="demo-street",
+            name="Synthetic street with plates",
+            source_url=str(DEMO_VIDEO),
+            settings={
+                "fps": 5,
+                "detector_weights": str(MODEL),
+                "plate_pattern": "[A-Z]{2}[0-9]{2}[A-Z]{3}",
+            },
+        )
     ]
-    new_events = []
-    for offset, (event_type, data, overlays) in enumerate(scenes):
-        moment = start + timedelta(milliseconds=200 * offset)
-        image = annotate(frame, moment, **overlays)
-        path = store.write(camera_id, event_type, moment, image)
-        new_events.append(
-            NewEvent(
-                event_type=event_type,
-                camera_id=camera_id,
-                timestamp=moment,
-                frame_number=offset,
-                snapshot_path=path,
-                event_data=data,
+    try:
+        cameras.append(
+            CameraInput(
+                id="campus",
+                name="Campus CCTV (opencv-doc vtest.avi)",
+                source_url=str(opencv_sample("vtest.avi")),
+                settings={"fps": 2, "detector_weights": ""},
             )
         )
-    event_log = EventLog(pool)
-    event_log.append(new_events)
-    relay = Relay(event_log, client, settings.redis_stream, maxlen=settings.redis_stream_maxlen)
-    published = relay.publish_pending()
-    stats = event_log.stats(EventFilter(camera_ids=[camera_id]))
+    except MediaUnavailable as exc:
+        click.secho(
+            f"real footage unavailable, demo runs the synthetic street only: {exc}",
+            fg="yellow",
+            err=True,
+        )
+    return cameras
+
+
+def run_demo(settings: Settings, pool) -> None:  # noqa: ANN001 - a psycopg_pool.ConnectionPool
+    """Register the demo cameras and analyse them to the end, with a progress bar each."""
+    cameras = demo_cameras()
+    registry = CameraRegistry(pool)
+    for camera in cameras:
+        registry.register(camera)
+    service = AnalyzerService(settings.model_copy(update={"detector_imgsz": 320}), until_end=True)
+    wanted = {c.id for c in cameras}
+    try:
+        summary = service.run(lambda camera: camera.id in wanted)
+    finally:
+        service.close()
+    click.echo("")
+    for camera_id, counts in summary.events.items():
+        listed = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+        click.echo(f"{camera_id}: {listed}")
+        if summary.plates.get(camera_id):
+            click.echo(f"  plates read: {', '.join(summary.plates[camera_id])}")
+    for camera_id, error in summary.errors.items():
+        click.secho(f"{camera_id}: {error}", fg="red", err=True)
+    click.echo(f"snapshots under {settings.snapshots_dir.resolve()}/<camera>/<day>/")
     click.echo(
-        f"logged {len(new_events)} events for camera {camera_id}; "
-        f"published {published} to Redis stream {settings.redis_stream!r}"
+        f"Redis stream {settings.redis_stream!r}: analytics-pipeline events tail "
+        "--from-start --count 5"
     )
-    click.echo("events by type: " + ", ".join(f"{k}={v}" for k, v in stats.events_by_type.items()))
-    click.echo(f"snapshots under {store.root}:")
-    for event in new_events:
-        click.echo(f"  {event.snapshot_path or '(snapshots disabled)'}")
-    click.echo("follow the stream with: analytics-pipeline events tail --from-start --count 4")
 
 
 def serve_demo(settings: Settings) -> None:

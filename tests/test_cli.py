@@ -131,11 +131,14 @@ def test_cameras_add_list_remove(run) -> None:
     assert missing.returncode == 1 and "no camera 'gate'" in missing.stderr
 
 
-def test_demo_logs_every_type_with_snapshots(run, tmp_path: Path) -> None:
+def test_demo_shows_all_four_event_types_with_snapshots(run, tmp_path: Path) -> None:
     result = run("demo")
     assert result.returncode == 0, result.stderr
-    assert "anpr=1, detection=1, motion=1, tracking=1" in result.stdout
-    assert len(list((tmp_path / "snapshots").rglob("*.png"))) == 4
+    street = next(line for line in result.stdout.splitlines() if line.startswith("demo-street:"))
+    for kind in ("anpr=", "detection=", "motion=", "tracking="):
+        assert kind in street
+    assert "plates read: " in result.stdout
+    assert len(list((tmp_path / "snapshots" / "demo-street").rglob("*.png"))) >= 8
 
 
 def test_bad_configuration_exits_2_naming_the_variable(run, tmp_path: Path) -> None:

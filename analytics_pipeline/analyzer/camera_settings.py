@@ -30,6 +30,11 @@ class CameraSettings(BaseModel):
     zones: list[Polygon] = Field(default_factory=list)
     masks: list[Polygon] = Field(default_factory=list)
     plate_pattern: str | None = Field(default=None, description="Regex of valid plates.")
+    detector_weights: str | None = Field(
+        default=None,
+        description="This camera's weights file; '' for the HOG people "
+        "detector; unset: DETECTOR_WEIGHTS.",
+    )
 
     @field_validator("zones", "masks")
     @classmethod

@@ -59,6 +59,7 @@ def configure_ultralytics(threads: int | None = None) -> None:
     os.environ.setdefault("YOLO_CONFIG_DIR", str(REPO_ROOT / ".local" / "ultralytics"))
     import torch
 
+    cv2.setNumThreads(threads or os.cpu_count() or 1)
     torch.set_num_threads(threads or os.cpu_count() or 1)
 
 

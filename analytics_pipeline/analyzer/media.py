@@ -32,15 +32,20 @@ def opencv_sample(name: str = "vtest.avi", folder: Path = SAMPLES) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as download:
         Path(download).chmod(0o777)  # apt's sandbox user writes here
-        fetched = subprocess.run(["apt-get", "download", "opencv-doc"], cwd=download,
-                                 capture_output=True, text=True, timeout=600)
+        fetched = subprocess.run(
+            ["apt-get", "download", "opencv-doc"],
+            cwd=download,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         packages = list(Path(download).glob("opencv-doc_*.deb"))
         if not packages:
             raise MediaUnavailable(
-                f"apt-get download opencv-doc failed: {fetched.stderr.strip()[-300:]}")
+                f"apt-get download opencv-doc failed: {fetched.stderr.strip()[-300:]}"
+            )
         with tempfile.TemporaryDirectory() as unpacked:
-            subprocess.run(["dpkg-deb", "-x", str(packages[0]), unpacked], check=True,
-                           timeout=600)
+            subprocess.run(["dpkg-deb", "-x", str(packages[0]), unpacked], check=True, timeout=600)
             data = Path(unpacked) / DATA_IN_PACKAGE
             for item in ("vtest.avi", "Megamind.avi", "Megamind_bugy.avi"):
                 if (data / item).is_file():

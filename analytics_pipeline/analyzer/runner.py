@@ -78,8 +78,7 @@ class AnalyzerService:
             SPILL_DIR / f"events-{os.getpid()}.jsonl",
             buffer_size=settings.analyzer_buffer_size,
         )
-        if settings.detector_weights:
-            configure_ultralytics(settings.analyzer_threads or None)
+        configure_ultralytics(settings.analyzer_threads or None)
         self.ocr = build_ocr(settings.ocr_engine, settings.paddleocr_rec_model_dir)
         self.runs: dict[str, CameraRun] = {}
         self.relay_thread: threading.Thread | None = None

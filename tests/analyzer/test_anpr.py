@@ -26,8 +26,10 @@ def test_rendered_plates_are_read_exactly(rapidocr, seed: int) -> None:
     text = random_plate(rng)
     car, plate = draw_car(image, 150, 340, int(rng.integers(200, 300)), (40, 40, 200), text)
     reader = PlateReader(rapidocr, pattern=r"[A-Z]{2}[0-9]{2}[A-Z]{3}")
-    detections = [Detection(car.x1, car.y1, car.x2, car.y2, "car", 0.9, track_id=1),
-                  Detection(plate.x1, plate.y1, plate.x2, plate.y2, "licence_plate", 0.8)]
+    detections = [
+        Detection(car.x1, car.y1, car.x2, car.y2, "car", 0.9, track_id=1),
+        Detection(plate.x1, plate.y1, plate.x2, plate.y2, "licence_plate", 0.8),
+    ]
     [(vehicle, read)] = reader.plates_for(image, detections)
     assert vehicle.track_id == 1
     assert read.text == text
@@ -36,7 +38,7 @@ def test_rendered_plates_are_read_exactly(rapidocr, seed: int) -> None:
 
 def test_a_plate_on_no_tracked_vehicle_is_not_read(rapidocr) -> None:
     image = background(640, 360, np.random.default_rng(1))
-    car, plate = draw_car(image, 150, 340, 260, (40, 40, 200), "AB12CDE")
+    _car, plate = draw_car(image, 150, 340, 260, (40, 40, 200), "AB12CDE")
     detections = [Detection(plate.x1, plate.y1, plate.x2, plate.y2, "licence_plate", 0.8)]
     assert PlateReader(rapidocr).plates_for(image, detections) == []
 
@@ -44,7 +46,11 @@ def test_a_plate_on_no_tracked_vehicle_is_not_read(rapidocr) -> None:
 def test_the_pattern_rejects_other_text(rapidocr) -> None:
     image = background(640, 360, np.random.default_rng(1))
     car, plate = draw_car(image, 150, 340, 260, (40, 40, 200), "HELLO")
-    detections = [Detection(car.x1, car.y1, car.x2, car.y2, "car", 0.9, track_id=3),
-                  Detection(plate.x1, plate.y1, plate.x2, plate.y2, "licence_plate", 0.8)]
-    assert PlateReader(rapidocr, pattern=r"[A-Z]{2}[0-9]{2}[A-Z]{3}").plates_for(
-        image, detections) == []
+    detections = [
+        Detection(car.x1, car.y1, car.x2, car.y2, "car", 0.9, track_id=3),
+        Detection(plate.x1, plate.y1, plate.x2, plate.y2, "licence_plate", 0.8),
+    ]
+    assert (
+        PlateReader(rapidocr, pattern=r"[A-Z]{2}[0-9]{2}[A-Z]{3}").plates_for(image, detections)
+        == []
+    )

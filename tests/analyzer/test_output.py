@@ -30,11 +30,13 @@ def test_snapshot_first_then_the_log(event_log, tmp_path: Path) -> None:
     assert (tmp_path / "s" / stored.snapshot_path).is_file()
 
 
-def test_postgres_stopped_mid_run_loses_nothing(postgres_server: PostgresServer,
-                                                tmp_path: Path) -> None:
+def test_postgres_stopped_mid_run_loses_nothing(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
     pool = create_pool(postgres_server.url, max_size=2, timeout=2)
-    sink = EventSink(EventLog(pool), SnapshotStore(tmp_path / "s"), tmp_path / "spill.jsonl",
-                     buffer_size=5)
+    sink = EventSink(
+        EventLog(pool), SnapshotStore(tmp_path / "s"), tmp_path / "spill.jsonl", buffer_size=5
+    )
     sink.retry_seconds = 60  # during the outage only the first emit waits for a time-out
     emitted = [emit(sink, i) for i in range(10)]
     assert sink.pending == 0

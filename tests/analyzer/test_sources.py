@@ -17,8 +17,9 @@ from analytics_pipeline.analyzer.synthetic import Actor, StreetVideo
 
 @pytest.fixture(scope="module")
 def short_video(tmp_path_factory) -> Path:
-    video = StreetVideo(frames=40, fps=10, actors=[
-        Actor("car", 5, 35, 340, 260, (40, 40, 200), plate="AB12CDE")])
+    video = StreetVideo(
+        frames=40, fps=10, actors=[Actor("car", 5, 35, 340, 260, (40, 40, 200), plate="AB12CDE")]
+    )
     return video.write(tmp_path_factory.mktemp("video") / "short.avi")
 
 
@@ -55,18 +56,22 @@ class MjpegStream(BaseHTTPRequestHandler):
     frames_per_connection = 15
     connections = 0
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         type(self).connections += 1
         self.send_response(200)
         self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
         self.end_headers()
         for i in range(self.frames_per_connection):
             image = np.full((120, 160, 3), (i * 16) % 255, np.uint8)
-            ok, jpeg = cv2.imencode(".jpg", image)
+            _ok, jpeg = cv2.imencode(".jpg", image)
             try:
-                self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
-                                 + str(len(jpeg)).encode() + b"\r\n\r\n" + jpeg.tobytes()
-                                 + b"\r\n")
+                self.wfile.write(
+                    b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
+                    + str(len(jpeg)).encode()
+                    + b"\r\n\r\n"
+                    + jpeg.tobytes()
+                    + b"\r\n"
+                )
                 self.wfile.flush()
             except (BrokenPipeError, ConnectionResetError):
                 return
@@ -80,8 +85,9 @@ def test_a_dropped_stream_reconnects(tmp_path: Path) -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), MjpegStream)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     stop = threading.Event()
-    source = VideoSource(f"http://127.0.0.1:{server.server_port}/stream.mjpg", fps=100,
-                         stop=stop, max_backoff=0.5)
+    source = VideoSource(
+        f"http://127.0.0.1:{server.server_port}/stream.mjpg", fps=100, stop=stop, max_backoff=0.5
+    )
     received = 0
     try:
         for _ in source.frames():
