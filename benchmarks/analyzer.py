@@ -1,0 +1,188 @@
+"""Analyzer throughput and latency against the bare model, in one run.
+
+    python benchmarks/analyzer.py [--frames 150]
+
+1. Frames per second of the whole analyzer (motion, detection and tracking, ANPR, snapshots,
+   the log) on the synthetic street video, against the bare model inference loop over the
+   same frames, at imgsz 320 and 640: the ratio is our overhead. Detection runs on every
+   frame here (not only while there is motion), so both loops see the same work.
+2. Motion-only frames per second at 720p.
+3. Latency from a frame entering the analyzer to its event's message on the Redis stream
+   (through the relay, woken by NOTIFY): p50 and p99.
+Uses the project's model (models/street-nano.pt), a throwaway database and stream key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+import psycopg
+import redis
+from psycopg import sql
+
+from analytics_pipeline.analyzer.anpr import PlateReader, RapidOcrEngine
+from analytics_pipeline.analyzer.camera import CameraAnalyzer
+from analytics_pipeline.analyzer.camera_settings import CameraSettings
+from analytics_pipeline.analyzer.detection import YoloTracker, configure_ultralytics
+from analytics_pipeline.analyzer.motion import MotionDetector
+from analytics_pipeline.analyzer.output import EventSink
+from analytics_pipeline.analyzer.sources import Frame
+from analytics_pipeline.analyzer.synthetic import StreetVideo, background, demo_street
+from analytics_pipeline.db import create_pool, migrate
+from analytics_pipeline.eventlog import EventLog
+from analytics_pipeline.relay import Relay
+from analytics_pipeline.snapshots import SnapshotStore
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "models" / "street-nano.pt"
+DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/analytics")
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def render(video: StreetVideo, count: int) -> list[np.ndarray]:
+    backdrop = background(video.width, video.height, np.random.default_rng(video.seed))
+    step = max(1, video.frames // count)
+    return [video.render(i, backdrop)[0] for i in range(0, video.frames, step)][:count]
+
+
+def frames_of(images: list[np.ndarray]) -> list[Frame]:
+    start = datetime.now(UTC)
+    return [Frame(image, i, start + timedelta(seconds=i / 5)) for i, image in enumerate(images)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=150)
+    args = parser.parse_args()
+    configure_ultralytics()
+    import torch
+
+    print(
+        f"{args.frames} frames of the synthetic street (640x360); torch threads "
+        f"{torch.get_num_threads()}, {os.cpu_count()} cores"
+    )
+    images = render(demo_street(), args.frames)
+    name = f"analytics_bench_analyzer_{uuid.uuid4().hex[:8]}"
+    url = urlunsplit(urlsplit(DATABASE_URL)._replace(path=f"/{name}"))
+    migrate(url)
+    pool = create_pool(url, max_size=4)
+    stream = f"bench:analyzer:{uuid.uuid4().hex}"
+    client = redis.Redis.from_url(REDIS_URL)
+    ocr = RapidOcrEngine()
+    tmp = ROOT / ".local" / "bench-snapshots"
+    try:
+        for imgsz in (320, 640):
+            bare = YoloTracker(str(MODEL), fps=5, min_confidence=0.4, imgsz=imgsz)
+            bare.model.predict(images[0], imgsz=imgsz, verbose=False, device="cpu")  # warm-up
+            began = time.perf_counter()
+            for image in images:
+                bare.model.predict(image, conf=0.4, imgsz=imgsz, verbose=False, device="cpu")
+            bare_fps = len(images) / (time.perf_counter() - began)
+
+            settings = CameraSettings(fps=5, detect_only_with_motion=False)
+            sink = EventSink(EventLog(pool), SnapshotStore(tmp), tmp / "spill.jsonl")
+            analyzer = CameraAnalyzer(
+                f"bench-{imgsz}",
+                settings,
+                sink,
+                YoloTracker(str(MODEL), fps=5, min_confidence=0.4, imgsz=imgsz),
+                PlateReader(ocr),
+                (640, 360),
+            )
+            began = time.perf_counter()
+            for frame in frames_of(images):
+                analyzer.process(frame)
+            analyzer.finish()
+            full_fps = len(images) / (time.perf_counter() - began)
+            events = sum(analyzer.counts.events.values())
+            print(
+                f"imgsz {imgsz}: bare model {bare_fps:6.1f} fps   whole analyzer "
+                f"{full_fps:6.1f} fps ({events} events)   analyzer / model "
+                f"{full_fps / bare_fps:.2f}"
+            )
+
+        hd = [
+            np.ascontiguousarray(np.repeat(np.repeat(i, 2, axis=0), 2, axis=1)[:720, :1280])
+            for i in images
+        ]
+        motion = MotionDetector(fps=5)
+        began = time.perf_counter()
+        for i, image in enumerate(hd):
+            motion.update(image, datetime.now(UTC) + timedelta(seconds=i / 5))
+        print(f"motion only at 1280x720: {len(hd) / (time.perf_counter() - began):6.1f} fps")
+
+        # Latency: frame in -> message on the stream, with the relay running as in `analyze`.
+        event_log = EventLog(pool)
+        relay = Relay(event_log, client, stream, maxlen=100_000)
+        client.xadd(stream, {"cursor": "0:0", "position": "0"})
+        relay.publish_pending()
+        stop = threading.Event()
+        relay_thread = threading.Thread(
+            target=relay.run, args=(url, stop), kwargs={"poll_interval": 0.05}
+        )
+        relay_thread.start()
+        frame_started: dict[str, float] = {}
+        arrived: dict[str, float] = {}
+
+        class TimedSink(EventSink):
+            def emit(self, *args, **kwargs):
+                event = super().emit(*args, **kwargs)
+                frame_started[str(event.event_id)] = current_frame_start
+                return event
+
+        def consume() -> None:
+            last = "$"
+            while not stop.is_set():
+                for _, messages in client.xread({stream: last}, block=200) or []:
+                    for message_id, fields in messages:
+                        last = message_id
+                        arrived[fields[b"event_id"].decode()] = time.perf_counter()
+
+        consumer = threading.Thread(target=consume)
+        consumer.start()
+        time.sleep(0.3)
+        sink = TimedSink(event_log, SnapshotStore(tmp), tmp / "spill.jsonl")
+        analyzer = CameraAnalyzer(
+            "bench-latency",
+            CameraSettings(fps=5),
+            sink,
+            YoloTracker(str(MODEL), fps=5, min_confidence=0.4, imgsz=320),
+            PlateReader(ocr),
+            (640, 360),
+        )
+        for frame in frames_of(images):
+            current_frame_start = time.perf_counter()
+            analyzer.process(frame)
+        time.sleep(1.5)
+        stop.set()
+        relay_thread.join(10)
+        consumer.join(10)
+        latencies = sorted(
+            (arrived[k] - frame_started[k]) * 1000 for k in frame_started if k in arrived
+        )
+        if latencies:
+            p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+            print(
+                f"frame -> Redis message latency over {len(latencies)} events: "
+                f"p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms"
+            )
+    finally:
+        pool.close()
+        client.delete(stream)
+        with psycopg.connect(DATABASE_URL, dbname="postgres", autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+if __name__ == "__main__":
+    main()
