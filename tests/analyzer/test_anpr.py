@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analytics_pipeline.analyzer.anpr import PlateReader, RapidOcrEngine, normalise_plate
+from analytics_pipeline.analyzer.anpr import (
+    PaddleOcrEngine,
+    PlateReader,
+    RapidOcrEngine,
+    normalise_plate,
+)
 from analytics_pipeline.analyzer.detection import Detection
 from analytics_pipeline.analyzer.synthetic import background, draw_car, random_plate
 
@@ -15,17 +20,22 @@ def rapidocr() -> RapidOcrEngine:
     return RapidOcrEngine()
 
 
+@pytest.fixture(scope="module", params=["rapidocr", "paddleocr"])
+def engine(request):
+    return RapidOcrEngine() if request.param == "rapidocr" else PaddleOcrEngine()
+
+
 def test_normalise() -> None:
     assert normalise_plate(" ab-12 cde. ") == "AB12CDE"
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_rendered_plates_are_read_exactly(rapidocr, seed: int) -> None:
+def test_rendered_plates_are_read_exactly_by_both_engines(engine, seed: int) -> None:
     rng = np.random.default_rng(seed)
     image = background(640, 360, rng)
     text = random_plate(rng)
     car, plate = draw_car(image, 150, 340, int(rng.integers(200, 300)), (40, 40, 200), text)
-    reader = PlateReader(rapidocr, pattern=r"[A-Z]{2}[0-9]{2}[A-Z]{3}")
+    reader = PlateReader(engine, pattern=r"[A-Z]{2}[0-9]{2}[A-Z]{3}")
     detections = [
         Detection(car.x1, car.y1, car.x2, car.y2, "car", 0.9, track_id=1),
         Detection(plate.x1, plate.y1, plate.x2, plate.y2, "licence_plate", 0.8),
@@ -54,3 +64,8 @@ def test_the_pattern_rejects_other_text(rapidocr) -> None:
         PlateReader(rapidocr, pattern=r"[A-Z]{2}[0-9]{2}[A-Z]{3}").plates_for(image, detections)
         == []
     )
+
+
+def test_paddleocr_never_downloads_a_missing_model(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"inference\.pdmodel"):
+        PaddleOcrEngine(tmp_path)
