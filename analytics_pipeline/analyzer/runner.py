@@ -126,8 +126,14 @@ class AnalyzerService:
             if first is None:
                 break
             height, width = first.image.shape[:2]
+            # The camera's own weights ("" for HOG) win over DETECTOR_WEIGHTS.
+            weights = (
+                self.settings.detector_weights
+                if settings.detector_weights is None
+                else settings.detector_weights
+            )
             tracker = build_tracker(
-                self.settings.detector_weights or None,
+                weights or None,
                 fps=settings.fps,
                 min_confidence=settings.min_confidence,
                 imgsz=self.settings.detector_imgsz,

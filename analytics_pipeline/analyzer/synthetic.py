@@ -253,7 +253,7 @@ def demo_street(seed: int = 7) -> StreetVideo:
         seed=seed,
         actors=[
             Actor("car", 20, 110, 340, 260, (40, 40, 200), plate="AB12CDE"),
-            Actor("person", 60, 200, 250, 120, (160, 60, 60), left_to_right=False),
+            Actor("person", 60, 200, 188, 110, (160, 60, 60), left_to_right=False),
             Actor("car", 170, 260, 350, 280, (200, 120, 30), plate="KX65TRM"),
         ],
     )
