@@ -28,6 +28,10 @@ COMMANDS = [
     ["events", "list"],
     ["events", "tail"],
     ["demo"],
+    ["analyze"],
+    ["serve"],
+    ["dagster-dev"],
+    ["graphql-schema"],
 ]
 
 
