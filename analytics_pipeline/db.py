@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -118,6 +119,20 @@ def create_database_if_missing(url: str) -> bool:
             return False  # another process created it at the same moment
     log.info("created database %s", name)
     return True
+
+
+def with_database_name(url: str, name: str) -> str:
+    """``url`` naming another database on the same server."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def drop_database(url: str) -> None:
+    """Drop the database ``url`` names (closing its connections), if it exists."""
+    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    with psycopg.connect(url, dbname="postgres", autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(str(name)))
+        )
 
 
 def migrate(url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:

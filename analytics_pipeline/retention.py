@@ -92,24 +92,23 @@ class Retention:
         self._sweep_orphans(policy, now, report)
         return report
 
+    @staticmethod
+    def _remove(path: Path, report: RetentionReport, counter: str) -> None:
+        """Delete one file (not in a dry run), counting it and its bytes."""
+        try:
+            size = path.stat().st_size
+            if not report.dry_run:
+                path.unlink()
+        except FileNotFoundError:
+            return
+        report.bytes_freed += size
+        setattr(report, counter, getattr(report, counter) + 1)
+
     def _remove_files(self, paths: list[str | None], report: RetentionReport) -> None:
         for relative in paths:
-            if not relative:
-                continue
-            snapshot = self.snapshots.resolve(relative)
-            thumbnail = self.thumbnails.path_for(relative)
-            for path, counter in (
-                (snapshot, "snapshots_removed"),
-                (thumbnail, "thumbnails_removed"),
-            ):
-                try:
-                    size = path.stat().st_size
-                    if not report.dry_run:
-                        path.unlink()
-                except FileNotFoundError:
-                    continue
-                report.bytes_freed += size
-                setattr(report, counter, getattr(report, counter) + 1)
+            if relative:
+                self._remove(self.snapshots.resolve(relative), report, "snapshots_removed")
+                self._remove(self.thumbnails.path_for(relative), report, "thumbnails_removed")
 
     def _drop_partitions(
         self, policy: RetentionPolicy, now: datetime, report: RetentionReport
@@ -219,14 +218,7 @@ class Retention:
     ) -> None:
         snapshots, thumbnails = self.orphans(policy, now)
         for path in [*snapshots, *thumbnails]:
-            try:
-                size = path.stat().st_size
-                if not report.dry_run:
-                    path.unlink()
-            except FileNotFoundError:
-                continue
-            report.orphans_removed += 1
-            report.bytes_freed += size
+            self._remove(path, report, "orphans_removed")
 
     def rows_missing_files(self) -> int:
         """Rows whose snapshot file is missing (retention never makes one)."""

@@ -48,7 +48,9 @@ _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 @dataclass(frozen=True)
 class Box:
-    """A detected object in pixel coordinates (x1, y1, x2, y2)."""
+    """A detected object in pixel coordinates (x1, y1, x2, y2); ``track_id`` once tracked.
+
+    The analyzer's detections are these boxes (``analyzer.detection.Detection``)."""
 
     x1: float
     y1: float
@@ -57,6 +59,15 @@ class Box:
     class_name: str
     confidence: float
     track_id: int | None = None
+
+    @property
+    def box(self) -> list[float]:
+        """[x1, y1, x2, y2] rounded to a tenth of a pixel, as events carry it."""
+        return [round(self.x1, 1), round(self.y1, 1), round(self.x2, 1), round(self.y2, 1)]
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        return (self.x1 + self.x2) / 2, (self.y1 + self.y2) / 2
 
     @property
     def label(self) -> str:

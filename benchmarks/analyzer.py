@@ -22,12 +22,9 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
-import psycopg
 import redis
-from psycopg import sql
 
 from analytics_pipeline.analyzer.anpr import PlateReader, RapidOcrEngine
 from analytics_pipeline.analyzer.camera import CameraAnalyzer
@@ -37,7 +34,7 @@ from analytics_pipeline.analyzer.motion import MotionDetector
 from analytics_pipeline.analyzer.output import EventSink
 from analytics_pipeline.analyzer.sources import Frame
 from analytics_pipeline.analyzer.synthetic import StreetVideo, background, demo_street
-from analytics_pipeline.db import create_pool, migrate
+from analytics_pipeline.db import create_pool, drop_database, migrate, with_database_name
 from analytics_pipeline.eventlog import EventLog
 from analytics_pipeline.relay import Relay
 from analytics_pipeline.snapshots import SnapshotStore
@@ -72,7 +69,7 @@ def main() -> None:
     )
     images = render(demo_street(), args.frames)
     name = f"analytics_bench_analyzer_{uuid.uuid4().hex[:8]}"
-    url = urlunsplit(urlsplit(DATABASE_URL)._replace(path=f"/{name}"))
+    url = with_database_name(DATABASE_URL, name)
     migrate(url)
     pool = create_pool(url, max_size=4)
     stream = f"bench:analyzer:{uuid.uuid4().hex}"
@@ -178,10 +175,7 @@ def main() -> None:
     finally:
         pool.close()
         client.delete(stream)
-        with psycopg.connect(DATABASE_URL, dbname="postgres", autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        drop_database(url)
 
 
 if __name__ == "__main__":

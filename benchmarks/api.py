@@ -23,14 +23,12 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
-from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from analytics_pipeline.db import create_pool, migrate, query
+from analytics_pipeline.db import create_pool, drop_database, migrate, query, with_database_name
 from analytics_pipeline.eventlog import EventFilter, EventLog
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/analytics")
@@ -103,7 +101,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
     name = f"analytics_bench_api_{uuid.uuid4().hex[:8]}"
-    url = urlunsplit(urlsplit(DATABASE_URL)._replace(path=f"/{name}"))
+    url = with_database_name(DATABASE_URL, name)
     migrate(url)
     began = time.perf_counter()
     load(url, args.events)
@@ -231,10 +229,7 @@ def main() -> None:
         server.terminate()
         server.wait(10)
         pool.close()
-        with psycopg.connect(DATABASE_URL, dbname="postgres", autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        drop_database(url)
 
 
 if __name__ == "__main__":

@@ -14,24 +14,18 @@ import os
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import redis
-from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from analytics_pipeline.db import create_pool, migrate
+from analytics_pipeline.db import create_pool, drop_database, migrate, with_database_name
 from analytics_pipeline.eventlog import START, EventLog
 from analytics_pipeline.events import NewEvent
 from analytics_pipeline.relay import Relay, message_fields
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/analytics")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def with_database(name: str) -> str:
-    return urlunsplit(urlsplit(DATABASE_URL)._replace(path=f"/{name}"))
 
 
 def make_events(count: int) -> list[NewEvent]:
@@ -55,7 +49,7 @@ def rate(count: int, seconds: float) -> str:
 
 
 def fresh_database(label: str) -> str:
-    url = with_database(f"analytics_bench_{label}_{uuid.uuid4().hex[:8]}")
+    url = with_database_name(DATABASE_URL, f"analytics_bench_{label}_{uuid.uuid4().hex[:8]}")
     migrate(url)
     return url
 
@@ -144,12 +138,8 @@ def main() -> None:
     finally:
         pool.close()
         client.delete(raw_stream, relay_stream)
-        with psycopg.connect(DATABASE_URL, dbname="postgres", autocommit=True) as admin:
-            for url in (copy_url, log_url):
-                name = urlsplit(url).path.lstrip("/")
-                admin.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                )
+        for url in (copy_url, log_url):
+            drop_database(url)
 
 
 if __name__ == "__main__":

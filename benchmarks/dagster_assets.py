@@ -16,14 +16,12 @@ import os
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from analytics_pipeline.daily_stats import day_bounds, read_day, summarise
-from analytics_pipeline.db import create_pool, migrate, query
+from analytics_pipeline.db import create_pool, drop_database, migrate, query, with_database_name
 from analytics_pipeline.eventlog import EventLog
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/analytics")
@@ -93,7 +91,7 @@ def main() -> None:
     parser.add_argument("--retention-events", type=int, default=200_000)
     args = parser.parse_args()
     name = f"analytics_bench_dagster_{uuid.uuid4().hex[:8]}"
-    url = urlunsplit(urlsplit(DATABASE_URL)._replace(path=f"/{name}"))
+    url = with_database_name(DATABASE_URL, name)
     migrate(url)
     pool = create_pool(url, max_size=2)
     try:
@@ -156,10 +154,7 @@ def main() -> None:
         print(f"  delete / drop                     {delete_seconds / drop_seconds:6.0f}x")
     finally:
         pool.close()
-        with psycopg.connect(DATABASE_URL, dbname="postgres", autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        drop_database(url)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import pytest
 import redis
 from psycopg import sql
 
+from analytics_pipeline.config import Settings
 from analytics_pipeline.db import create_pool, migrate
 from analytics_pipeline.eventlog import EventLog
 from analytics_pipeline.events import NewEvent
@@ -99,6 +100,24 @@ def stream_key(redis_client: redis.Redis) -> Iterator[str]:
     key = f"test:events:{uuid.uuid4().hex[:12]}"
     yield key
     redis_client.delete(key)
+
+
+API_KEY = "test-key-123"
+
+
+@pytest.fixture
+def settings(database_url: str, stream_key: str, tmp_path: Path) -> Settings:
+    """The service's settings on this test's database, stream key and folders."""
+    return Settings(
+        _env_file=None,
+        database_url=database_url,
+        redis_url=REDIS_URL,
+        redis_stream=stream_key,
+        snapshots_dir=tmp_path / "snapshots",
+        thumbnails_dir=tmp_path / "thumbnails",
+        reports_dir=tmp_path / "reports",
+        api_keys=API_KEY,
+    )
 
 
 def make_event(

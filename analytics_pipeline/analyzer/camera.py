@@ -15,7 +15,7 @@ from analytics_pipeline.analyzer.motion import MotionDetector
 from analytics_pipeline.analyzer.output import EventSink
 from analytics_pipeline.analyzer.sources import Frame
 from analytics_pipeline.analyzer.tracking import Track, TrackBook
-from analytics_pipeline.snapshots import Box, PlateRead, annotate
+from analytics_pipeline.snapshots import PlateRead, annotate
 
 log = logging.getLogger(__name__)
 BURST_GAP_SECONDS = 2.0  # a detection burst starts after this long without detections
@@ -27,12 +27,9 @@ class CameraCounts:
     plates: list[str] = field(default_factory=list)
 
 
-def _boxes(detections: list[Detection]) -> list[Box]:
-    return [
-        Box(d.x1, d.y1, d.x2, d.y2, d.class_name, d.confidence, d.track_id)
-        for d in detections
-        if d.class_name not in PLATE_CLASSES
-    ]
+def _boxes(detections: list[Detection]) -> list[Detection]:
+    """What a snapshot draws as class boxes (plates have an overlay of their own)."""
+    return [d for d in detections if d.class_name not in PLATE_CLASSES]
 
 
 class CameraAnalyzer:

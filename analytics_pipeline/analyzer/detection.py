@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import cv2
 import numpy as np
+
+from analytics_pipeline.snapshots import Box
 
 log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -22,25 +23,8 @@ class WeightsError(Exception):
     """The detector weights cannot be used; the message says where to put them."""
 
 
-@dataclass(frozen=True)
-class Detection:
-    """One object in one frame, in pixels; ``track_id`` once a tracker has it."""
-
-    x1: float
-    y1: float
-    x2: float
-    y2: float
-    class_name: str
-    confidence: float
-    track_id: int | None = None
-
-    @property
-    def box(self) -> list[float]:
-        return [round(self.x1, 1), round(self.y1, 1), round(self.x2, 1), round(self.y2, 1)]
-
-    @property
-    def centre(self) -> tuple[float, float]:
-        return (self.x1 + self.x2) / 2, (self.y1 + self.y2) / 2
+Detection = Box
+"""One object in one frame: the snapshot module's box, which the overlays draw as it is."""
 
 
 class Tracker(Protocol):

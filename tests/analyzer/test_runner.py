@@ -23,18 +23,6 @@ from tests.conftest import REDIS_URL
 MODEL = Path(__file__).resolve().parents[2] / "models" / "street-nano.pt"
 
 
-@pytest.fixture
-def settings(database_url: str, stream_key: str, tmp_path: Path) -> Settings:
-    return Settings(
-        _env_file=None,
-        database_url=database_url,
-        redis_url=REDIS_URL,
-        redis_stream=stream_key,
-        snapshots_dir=tmp_path / "snapshots",
-        thumbnails_dir=tmp_path / "thumbnails",
-    )
-
-
 def run_until_end(settings: Settings) -> dict:
     service = AnalyzerService(settings, until_end=True, progress=False)
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,24 +15,10 @@ from analytics_pipeline.config import Settings
 from analytics_pipeline.eventlog import EventLog
 from analytics_pipeline.events import NewEvent
 from analytics_pipeline.snapshots import SnapshotStore
-from tests.conftest import REDIS_URL
+from tests.conftest import API_KEY
 
-API_KEY = "test-key-123"
 WRITE_HEADERS = {"Authorization": f"Bearer {API_KEY}"}
 T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def settings(database_url: str, stream_key: str, tmp_path: Path) -> Settings:
-    return Settings(
-        _env_file=None,
-        database_url=database_url,
-        redis_url=REDIS_URL,
-        redis_stream=stream_key,
-        snapshots_dir=tmp_path / "snapshots",
-        thumbnails_dir=tmp_path / "thumbnails",
-        api_keys=API_KEY,
-    )
 
 
 @pytest.fixture
