@@ -421,7 +421,8 @@ def analyze(
         frames = summary.frames.get(camera, {})
         click.echo(
             f"{camera}: {listed}; frames analysed {frames.get('analysed', 0)}, "
-            f"dropped {frames.get('dropped', 0)}, corrupt {frames.get('corrupt', 0)}"
+            f"skipped to the analysis rate {frames.get('dropped', 0)}, dropped behind a live "
+            f"stream {frames.get('overload', 0)}, corrupt {frames.get('corrupt', 0)}"
         )
         if summary.plates.get(camera):
             click.echo(f"  plates: {', '.join(summary.plates[camera])}")

@@ -22,14 +22,15 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 if [ ! -x .venv/bin/uv ]; then
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check uv
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check uv \
+    2> >(grep -v "^WARNING: Location" >&2)
 fi
 if ! .venv/bin/python -c 'import torch, torchvision' 2>/dev/null; then
   # pip, not uv: pip takes the pinned torch/torchvision from this machine's local wheels
   # (about 6 GB installed, 100 s); uv would download them.
   say "installing torch 2.14.1 and torchvision 0.29.1 (pip; several GB, a few minutes)"
   .venv/bin/python -m pip install --quiet --disable-pip-version-check \
-    torch==2.14.1 torchvision==0.29.1
+    torch==2.14.1 torchvision==0.29.1 2> >(grep -v "^WARNING: Location" >&2)
 fi
 say "installing packages"
 .venv/bin/uv pip install --quiet -p .venv/bin/python -e '.[dev]'

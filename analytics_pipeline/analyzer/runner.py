@@ -255,6 +255,7 @@ class AnalyzerService:
                     "analysed": stats.frames_analysed,
                     "dropped": stats.frames_dropped,
                     "corrupt": stats.corrupt_frames,
+                    "overload": stats.frames_overload,
                     "reconnects": stats.reconnects,
                 }
             if run.error and run.analyzer is None:

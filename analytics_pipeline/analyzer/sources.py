@@ -37,7 +37,8 @@ class Frame:
 class SourceStats:
     frames_read: int = 0
     frames_analysed: int = 0
-    frames_dropped: int = 0  # skipped to keep to the analysis rate, or under overload
+    frames_dropped: int = 0  # skipped to keep to the analysis rate
+    frames_overload: int = 0  # dropped because the analysis was behind a live stream
     corrupt_frames: int = 0
     reconnects: int = 0
 
@@ -124,21 +125,50 @@ class VideoSource:
             capture.release()
 
     def _stream_frames(self) -> Iterator[Frame]:
-        backoff, index = 1.0, 0
+        """The newest frame at each step: a reader thread keeps the stream drained, so a
+        slow analysis drops frames (counted as overload) instead of falling behind."""
+        slot: list[Frame | None] = [None]
+        ready = threading.Condition()
+        done = threading.Event()
+        reader = threading.Thread(
+            target=self._read_stream, args=(slot, ready, done), name=f"read-{self.url}", daemon=True
+        )
+        reader.start()
         interval, last = 1.0 / self.fps, 0.0
-        while not self.stop.is_set():
+        try:
+            while not self.stop.is_set():
+                with ready:
+                    ready.wait_for(lambda: slot[0] is not None or self.stop.is_set(), 0.5)
+                    frame, slot[0] = slot[0], None
+                if frame is None:
+                    continue
+                now = time.monotonic()
+                if now - last < interval:
+                    self.stats.frames_dropped += 1
+                    continue
+                last = now
+                self.stats.frames_analysed += 1
+                yield frame
+        finally:
+            done.set()
+            reader.join(5)
+
+    def _read_stream(
+        self, slot: list[Frame | None], ready: threading.Condition, done: threading.Event
+    ) -> None:
+        backoff, index = 1.0, 0
+        while not (self.stop.is_set() or done.is_set()):
             try:
                 capture = self._open()
             except SourceError as exc:
                 self.stats.reconnects += 1
                 log.error("%s; retrying in %.0f s", exc, backoff)
-                self.stop.wait(backoff)
+                done.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
                 continue
-            backoff = 1.0
-            failures = 0
+            backoff, failures = 1.0, 0
             try:
-                while not self.stop.is_set():
+                while not (self.stop.is_set() or done.is_set()):
                     ok, image = capture.read()
                     if not ok or image is None:
                         failures += 1
@@ -148,15 +178,18 @@ class VideoSource:
                             self.stats.reconnects += 1
                             break
                         continue
-                    failures = 0
-                    index += 1
+                    failures, index = 0, index + 1
                     self.stats.frames_read += 1
-                    now = time.monotonic()
-                    if now - last < interval:
-                        self.stats.frames_dropped += 1
-                        continue
-                    last = now
-                    self.stats.frames_analysed += 1
-                    yield Frame(image, index, datetime.now(UTC))
+                    with ready:
+                        if slot[0] is not None:
+                            self.stats.frames_overload += 1
+                            if self.stats.frames_overload % 100 == 1:
+                                log.warning(
+                                    "%s: analysis is behind, %d frame(s) dropped so far",
+                                    self.url,
+                                    self.stats.frames_overload,
+                                )
+                        slot[0] = Frame(image, index, datetime.now(UTC))
+                        ready.notify()
             finally:
                 capture.release()

@@ -99,3 +99,23 @@ def test_a_dropped_stream_reconnects(tmp_path: Path) -> None:
     assert source.stats.reconnects >= 1
     assert MjpegStream.connections >= 2
     assert received >= 2 * MjpegStream.frames_per_connection
+
+
+def test_a_slow_analysis_drops_stream_frames_not_falls_behind() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), MjpegStream)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stop = threading.Event()
+    source = VideoSource(
+        f"http://127.0.0.1:{server.server_port}/stream.mjpg", fps=100, stop=stop, max_backoff=0.5
+    )
+    numbers = []
+    try:
+        for frame in source.frames():
+            numbers.append(frame.number)
+            time.sleep(0.1)  # five times slower than the stream
+            if len(numbers) >= 8:
+                stop.set()
+    finally:
+        server.shutdown()
+    assert source.stats.frames_overload > 0
+    assert numbers == sorted(numbers) and numbers[-1] - numbers[0] > len(numbers)
