@@ -217,7 +217,9 @@ class AnalyzerService:
                 except Exception as exc:
                     log.error("cannot read the camera list: %s", exc)
                 self.sink.flush()
-                if self.until_end and self.runs and all(r.finished for r in self.runs.values()):
+                if self.until_end and all(r.finished for r in self.runs.values()):
+                    if not self.runs:
+                        log.info("no enabled camera to analyse here")
                     break
                 self.stop.wait(POLL_SECONDS if not self.until_end else 0.5)
         finally:

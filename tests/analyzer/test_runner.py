@@ -128,3 +128,56 @@ def test_cameras_added_while_running_are_picked_up(settings, pool, street_video)
         service.stop.set()
         worker.join(60)
         service.close()
+
+
+def test_workers_share_the_cameras(settings, pool, street_video, tmp_path) -> None:
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import zlib
+
+    ids = [f"cam-{i}" for i in range(20)]
+    pair = [next(c for c in ids if zlib.crc32(c.encode()) % 2 == k) for k in (0, 1)]
+    registry = CameraRegistry(pool)
+    for camera_id in pair:
+        registry.register(
+            CameraInput(
+                id=camera_id,
+                source_url=str(street_video),
+                settings={"fps": 2, "detector_weights": ""},
+            )
+        )
+    cli = shutil.which("analytics-pipeline") or str(
+        Path(sys.executable).parent / "analytics-pipeline"
+    )
+    env = os.environ | {
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": REDIS_URL,
+        "REDIS_STREAM": settings.redis_stream,
+        "SNAPSHOTS_DIR": str(tmp_path / "snapshots"),
+    }
+    result = subprocess.run(
+        [
+            cli,
+            "--env-file",
+            str(tmp_path / "none"),
+            "analyze",
+            "--workers",
+            "2",
+            "--until-end",
+            "--camera",
+            pair[0],
+            "--camera",
+            pair[1],
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "worker-0" in result.stderr and "worker-1" in result.stderr
+    cameras = Counter(e.camera_id for e in EventLog(pool).read_after(START, limit=10_000))
+    assert set(cameras) == set(pair)
+    assert cameras[pair[0]] == cameras[pair[1]]  # the same video: the same events
