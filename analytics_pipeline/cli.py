@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import click
 import psycopg
@@ -27,7 +27,7 @@ from analytics_pipeline.cameras import CameraInput, CameraRegistry
 from analytics_pipeline.config import ConfigError, Settings, load_settings
 from analytics_pipeline.db import create_pool, migrate
 from analytics_pipeline.eventlog import EventFilter, EventLog
-from analytics_pipeline.events import NewEvent, as_utc
+from analytics_pipeline.events import NewEvent, StoredEvent, as_utc
 from analytics_pipeline.relay import Relay
 
 EXIT_REJECTED = 1
@@ -258,7 +258,7 @@ def events_append(state: Context, source: IO[str], batch_size: int) -> None:
         sys.exit(EXIT_REJECTED)
 
 
-def _event_json(event: Any) -> str:
+def _event_json(event: StoredEvent) -> str:
     return event.model_dump_json(exclude={"txid"})
 
 

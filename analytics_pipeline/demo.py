@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import click
+from psycopg_pool import ConnectionPool
 
 from analytics_pipeline.analyzer.media import MediaUnavailable, opencv_sample
 from analytics_pipeline.analyzer.runner import AnalyzerService
@@ -56,7 +57,7 @@ def demo_cameras() -> list[CameraInput]:
     return cameras
 
 
-def run_demo(settings: Settings, pool) -> None:  # noqa: ANN001 - a psycopg_pool.ConnectionPool
+def run_demo(settings: Settings, pool: ConnectionPool) -> None:
     """Register the demo cameras and analyse them to the end, with a progress bar each."""
     cameras = demo_cameras()
     registry = CameraRegistry(pool)

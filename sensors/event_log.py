@@ -33,7 +33,9 @@ def affected_day(event: StoredEvent) -> date:
 
 
 @sensor(jobs=[daily_stats_job, thumbnails_job], minimum_interval_seconds=30)
-def event_log_sensor(context: SensorEvaluationContext, event_log: EventLogResource):  # noqa: ANN201
+def event_log_sensor(
+    context: SensorEvaluationContext, event_log: EventLogResource
+) -> SensorResult | SkipReason:
     """On new events: the statistics of every day they touch, and thumbnails from the first
     new snapshot on. Run keys come from the cursor, so a tick evaluated again requests the
     same runs (which Dagster starts once). Errors raise: a broken sensor shows as failed."""

@@ -32,7 +32,10 @@ class Box:
 def random_plate(rng: np.random.Generator) -> str:
     """A plate in the UK format: two letters, two digits, three letters (e.g. AB12CDE)."""
     letters = string.ascii_uppercase.replace("I", "").replace("O", "").replace("Q", "")
-    pick = lambda n, alphabet: "".join(rng.choice(list(alphabet), n))  # noqa: E731
+
+    def pick(count: int, alphabet: str) -> str:
+        return "".join(rng.choice(list(alphabet), count))
+
     return pick(2, letters) + pick(2, string.digits) + pick(3, letters)
 
 

@@ -9,6 +9,7 @@ import redis.asyncio as aioredis
 from analytics_pipeline.cameras import CameraRegistry
 from analytics_pipeline.config import Settings
 from analytics_pipeline.eventlog import EventLog
+from analytics_pipeline.snapshots import SnapshotStore
 from analytics_pipeline.thumbnails import ThumbnailStore
 
 
@@ -23,5 +24,6 @@ class AppState:
     redis: aioredis.Redis
 
     @property
-    def snapshots(self):  # noqa: ANN201 - SnapshotStore, via the thumbnail store
+    def snapshots(self) -> SnapshotStore:
+        """The snapshot store (the thumbnail store's source)."""
         return self.thumbnails.snapshots
