@@ -23,6 +23,7 @@ from analytics_pipeline.analyzer.detection import PLATE_CLASSES, VEHICLE_CLASSES
 log = logging.getLogger(__name__)
 _NOT_PLATE = re.compile(r"[^A-Z0-9]")
 MIN_PLATE_HEIGHT = 32  # OCR input is scaled up to at least this many pixels
+SETTLED_READS = 5  # identical reads after which a vehicle's plate is not read again
 
 
 def normalise_plate(text: str) -> str:
@@ -122,6 +123,13 @@ class VehiclePlates:
     best_frame: np.ndarray | None = None
     best_frame_number: int = 0
     best_moment: object = None
+
+    @property
+    def settled(self) -> bool:
+        """Enough reads agree (SETTLED_READS of the same text) that more add nothing."""
+        return (
+            bool(self.reads) and max(Counter(r.text for r in self.reads).values()) >= SETTLED_READS
+        )
 
     def best(self) -> PlateRead | None:
         """The text read most often (ties: the highest confidence), with its best read."""

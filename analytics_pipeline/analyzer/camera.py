@@ -170,6 +170,15 @@ class CameraAnalyzer:
 
     def _read_plates(self, frame: Frame, detections: list[Detection]) -> None:
         assert self.plate_reader is not None
+        # OCR is the costliest step per frame: a vehicle whose plate is settled is not read
+        # again (its track still ends with one anpr event holding every read).
+        detections = [
+            d
+            for d in detections
+            if d.track_id is None
+            or d.track_id not in self.vehicles
+            or not self.vehicles[d.track_id].settled
+        ]
         for vehicle, read in self.plate_reader.plates_for(frame.image, detections):
             plates = self.vehicles.setdefault(
                 vehicle.track_id, VehiclePlates(vehicle.track_id, vehicle.class_name)

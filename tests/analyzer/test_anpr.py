@@ -69,3 +69,19 @@ def test_the_pattern_rejects_other_text(rapidocr) -> None:
 def test_paddleocr_never_downloads_a_missing_model(tmp_path) -> None:
     with pytest.raises(FileNotFoundError, match=r"inference\.pdmodel"):
         PaddleOcrEngine(tmp_path)
+
+
+def test_best_read_is_the_most_frequent_text_and_settles() -> None:
+    from analytics_pipeline.analyzer.anpr import SETTLED_READS, PlateRead, VehiclePlates
+
+    plates = VehiclePlates(track_id=1, class_name="car")
+    plates.reads += [
+        PlateRead("AB12CDE", 0.9, [0, 0, 1, 1]),
+        PlateRead("A812CDE", 0.95, []),
+        PlateRead("AB12CDE", 0.8, []),
+    ]
+    best = plates.best()
+    assert (best.text, best.confidence) == ("AB12CDE", 0.9)  # votes first, then confidence
+    assert not plates.settled
+    plates.reads += [PlateRead("AB12CDE", 0.9, [])] * (SETTLED_READS - 2)
+    assert plates.settled
