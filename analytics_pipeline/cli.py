@@ -451,16 +451,8 @@ def serve(state: Context, host: str | None, port: int | None) -> None:
     )
 
 
-@main.command("dagster-dev", context_settings={"ignore_unknown_options": True})
-@click.argument("dagster_args", nargs=-1, type=click.UNPROCESSED)
-@pass_context
-def dagster_dev(state: Context, dagster_args: tuple[str, ...]) -> None:
-    """Run `dagster dev` on workspace.yaml with the instance of dagster.yaml.
-
-    Creates the Dagster database (<db>_dagster beside DATABASE_URL's) and .dagster_home, then
-    runs `dagster dev -w workspace.yaml` (UI on http://127.0.0.1:3000 unless -p says
-    otherwise); extra arguments go to dagster dev.
-    """
+def _exec_dagster(state: Context, arguments: list[str]) -> None:
+    """Replace this process with `dagster ARGUMENTS`, on the instance of dagster.yaml."""
     import os
 
     from analytics_pipeline.dagster_instance import REPO_ROOT, prepare_dagster_environment
@@ -472,7 +464,32 @@ def dagster_dev(state: Context, dagster_args: tuple[str, ...]) -> None:
     os.environ.update(env)
     os.chdir(REPO_ROOT)
     dagster = str(Path(sys.executable).parent / "dagster")
-    os.execv(dagster, [dagster, "dev", "-w", "workspace.yaml", *dagster_args])
+    os.execv(dagster, [dagster, *arguments])
+
+
+@main.command("dagster-dev", context_settings={"ignore_unknown_options": True})
+@click.argument("dagster_args", nargs=-1, type=click.UNPROCESSED)
+@pass_context
+def dagster_dev(state: Context, dagster_args: tuple[str, ...]) -> None:
+    """Run `dagster dev` on workspace.yaml with the instance of dagster.yaml.
+
+    Creates the Dagster database (<db>_dagster beside DATABASE_URL's) and .dagster_home, then
+    runs `dagster dev -w workspace.yaml` (UI on http://127.0.0.1:3000 unless -p says
+    otherwise); extra arguments go to dagster dev.
+    """
+    _exec_dagster(state, ["dev", "-w", "workspace.yaml", *dagster_args])
+
+
+@main.command("dagster", context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@click.argument("dagster_args", nargs=-1, type=click.UNPROCESSED)
+@pass_context
+def dagster_command(state: Context, dagster_args: tuple[str, ...]) -> None:
+    """Any `dagster` command on the instance of dagster.yaml, from the repository root.
+
+    For example: analytics-pipeline dagster asset materialize --select daily_event_stats
+    --partition 2026-11-24 -f definitions.py
+    """
+    _exec_dagster(state, list(dagster_args) or ["--help"])
 
 
 @main.command("graphql-schema")

@@ -31,6 +31,7 @@ COMMANDS = [
     ["analyze"],
     ["serve"],
     ["dagster-dev"],
+    ["dagster"],
     ["graphql-schema"],
 ]
 
