@@ -100,6 +100,19 @@ async def index(request: Request) -> Response:
     return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
 
 
+async def operation(request: Request) -> Response:
+    """GET /operations/<Name>.graphql: the operations the page sends, which are the ones in
+    graphql/ that the tests execute. The schema itself only outside production mode."""
+    state: AppState = request.app.state.app
+    name = request.path_params["name"]
+    allowed = {p.name for p in OPERATIONS_DIR.glob("*.graphql")}
+    if state.settings.api_production:
+        allowed.discard("schema.graphql")
+    if name not in allowed:
+        raise HTTPException(404, "no such operation")
+    return FileResponse(OPERATIONS_DIR / name, media_type="application/graphql")
+
+
 async def openapi_schema(request: Request) -> Response:
     """GET /openapi.json: the REST routes, described from their docstrings."""
     return JSONResponse(OPENAPI.get_schema(routes=request.app.routes))
@@ -145,8 +158,7 @@ def create_app(settings: Settings) -> Starlette:
         *rest.routes,
         Route("/openapi.json", openapi_schema, include_in_schema=False),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
-        # The operations the page sends are the ones in graphql/, which the tests execute.
-        Mount("/operations", StaticFiles(directory=OPERATIONS_DIR), name="operations"),
+        Route("/operations/{name}", operation, include_in_schema=False),
     ]
     app = Starlette(
         routes=routes,

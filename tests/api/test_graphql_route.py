@@ -163,6 +163,10 @@ def test_production_mode_hides_introspection_and_graphiql(make_client) -> None:
     assert "introspection" in refused.json()["errors"][0]["message"].lower()
     assert "GraphiQL" in dev.get("/graphql").text
     assert prod.get("/graphql").status_code == 404
+    assert dev.get("/operations/schema.graphql").status_code == 200
+    assert prod.get("/operations/schema.graphql").status_code == 404
+    assert "query EventsPage" in prod.get("/operations/EventsPage.graphql").text
+    assert prod.get("/operations/..%2Fpyproject.toml").status_code == 404
 
 
 def test_internal_errors_are_not_leaked(client, monkeypatch) -> None:
