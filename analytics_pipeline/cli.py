@@ -27,7 +27,7 @@ from analytics_pipeline.cameras import CameraInput, CameraRegistry
 from analytics_pipeline.config import ConfigError, Settings, load_settings
 from analytics_pipeline.db import create_pool, migrate
 from analytics_pipeline.eventlog import EventFilter, EventLog
-from analytics_pipeline.events import NewEvent, StoredEvent, as_utc
+from analytics_pipeline.events import NewEvent, StoredEvent, as_utc, describe_errors
 from analytics_pipeline.relay import Relay
 
 EXIT_REJECTED = 1
@@ -214,10 +214,7 @@ def _parse_lines(source: IO[str], rejected: list[str]) -> Iterator[NewEvent]:
         try:
             yield NewEvent.model_validate_json(line)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'line'}: {e['msg']}" for e in exc.errors()
-            )
-            rejected.append(f"line {number}: {problems}")
+            rejected.append(f"line {number}: {describe_errors(exc)}")
 
 
 @events.command("append")

@@ -151,10 +151,3 @@ def log_counts(pool: ConnectionPool, first_day: date, last_day: date) -> dict[tu
     with pool.connection() as conn:
         rows = conn.execute(query("log_counts_by_day"), {"start": start, "end": end}).fetchall()
     return {(r["day"], r["camera_id"], r["event_type"]): int(r["events"]) for r in rows}
-
-
-def first_event_day(pool: ConnectionPool) -> date | None:
-    """The UTC day of the oldest event in the log."""
-    with pool.connection() as conn:
-        row = conn.execute(query("first_event_day")).fetchone()
-    return row["day"] if row else None

@@ -7,12 +7,15 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-EVENT_TYPES = ("motion", "detection", "tracking", "anpr")
-SYSTEM_EVENT_TYPES = ("camera_registered", "camera_removed", "event_deleted")
 CAMERA_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _EVENT_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """A validation error as one readable line: ``field: message; field: message``."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -7,6 +7,7 @@ served by the API (``/api/reports``, ``/reports/<day>/<file>``).
 from __future__ import annotations
 
 import html
+import io
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -124,10 +125,10 @@ def write_report(pool: ConnectionPool, reports_dir: Path, day: date) -> Report:
         encode_image(hourly_chart(stats["events_by_hour"]), "png"),
         replace=True,
     )
-    counts.write_csv(folder / "counts.csv.tmp")
-    (folder / "counts.csv.tmp").replace(folder / "counts.csv")
-    counts.write_parquet(folder / "counts.parquet.tmp")
-    (folder / "counts.parquet.tmp").replace(folder / "counts.parquet")
+    for name, write in (("counts.csv", counts.write_csv), ("counts.parquet", counts.write_parquet)):
+        buffer = io.BytesIO()
+        write(buffer)
+        write_atomically(folder / name, buffer.getvalue(), replace=True)
     write_atomically(folder / "report.html", render_html(day, stats, counts).encode(), replace=True)
     return Report(day, folder)
 

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from analytics_pipeline.analyzer.detection import PLATE_CLASSES, VEHICLE_CLASSES, Detection
+from analytics_pipeline.analyzer.sources import Frame
 
 log = logging.getLogger(__name__)
 _NOT_PLATE = re.compile(r"[^A-Z0-9]")
@@ -120,9 +121,7 @@ class VehiclePlates:
     track_id: int
     class_name: str
     reads: list[PlateRead] = field(default_factory=list)
-    best_frame: np.ndarray | None = None
-    best_frame_number: int = 0
-    best_moment: object = None
+    best_shot: Frame | None = None  # the frame of the best read, plate drawn on it
 
     @property
     def settled(self) -> bool:

@@ -186,18 +186,18 @@ class CameraAnalyzer:
             best = plates.best()
             plates.reads.append(read)
             if best is None or read.confidence > best.confidence or plates.best() is not best:
-                plates.best_frame = annotate(
+                image = annotate(
                     frame.image,
                     frame.moment,
                     boxes=_boxes([vehicle]),
                     plates=[PlateRead(*read.box, read.text, read.confidence)],
                 )
-                plates.best_frame_number, plates.best_moment = frame.number, frame.moment
+                plates.best_shot = Frame(image, frame.number, frame.moment)
 
     def _plate_event(self, track: Track) -> None:
         plates = self.vehicles.pop(track.track_id, None)
         best = plates.best() if plates else None
-        if plates is None or best is None:
+        if plates is None or best is None or plates.best_shot is None:
             return
         data = {
             "plate": best.text,
@@ -207,13 +207,5 @@ class CameraAnalyzer:
             "class": track.class_name,
             "reads": [{"text": r.text, "confidence": r.confidence} for r in plates.reads],
         }
-        self.sink.emit(
-            self.camera_id,
-            "anpr",
-            plates.best_moment,
-            plates.best_frame_number,
-            data,
-            plates.best_frame,
-        )
-        self.counts.events["anpr"] = self.counts.events.get("anpr", 0) + 1
+        self._emit("anpr", plates.best_shot, data, plates.best_shot.image)
         self.counts.plates.append(best.text)

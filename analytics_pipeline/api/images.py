@@ -12,17 +12,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
-from analytics_pipeline.api.auth import may_read
+from analytics_pipeline.api.auth import reader_state
 from analytics_pipeline.api.state import AppState
 
 mimetypes.add_type("image/webp", ".webp")
-
-
-def _state(request: Request) -> AppState:
-    state: AppState = request.app.state.app
-    if not may_read(state.settings, request):
-        raise HTTPException(401, "this server needs an API key for reads")
-    return state
 
 
 def _file_response(request: Request, path: Path) -> Response:
@@ -61,7 +54,7 @@ async def _snapshot_path(state: AppState, position: int) -> str:
 
 async def serve_snapshot(request: Request) -> Response:
     """GET /snapshots/{event_id}."""
-    state = _state(request)
+    state = reader_state(request)
     relative = await _snapshot_path(state, request.path_params["event_id"])
     path = state.snapshots.resolve(relative)
     if not path.is_file():
@@ -71,7 +64,7 @@ async def serve_snapshot(request: Request) -> Response:
 
 async def serve_thumbnail(request: Request) -> Response:
     """GET /thumbnails/{event_id}: made from the snapshot on first request if need be."""
-    state = _state(request)
+    state = reader_state(request)
     relative = await _snapshot_path(state, request.path_params["event_id"])
     try:
         path, _made = await run_in_threadpool(state.thumbnails.ensure, relative)

@@ -8,11 +8,10 @@ import logging
 from collections.abc import AsyncIterator
 
 import redis.asyncio as aioredis
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
-from analytics_pipeline.api.auth import may_read
+from analytics_pipeline.api.auth import reader_state
 from analytics_pipeline.api.state import AppState
 
 log = logging.getLogger(__name__)
@@ -45,9 +44,7 @@ async def _messages(request: Request, state: AppState) -> AsyncIterator[str]:
 
 async def live_events(request: Request) -> StreamingResponse:
     """Server-sent events: one ``event`` per new message of the Redis stream."""
-    state: AppState = request.app.state.app
-    if not may_read(state.settings, request):
-        raise HTTPException(401, "this server needs an API key for reads")
+    state = reader_state(request)
     return StreamingResponse(
         _messages(request, state),
         media_type="text/event-stream",

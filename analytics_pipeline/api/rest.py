@@ -14,30 +14,15 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from analytics_pipeline import reports as reports_module
-from analytics_pipeline.api.auth import has_valid_key, may_read
+from analytics_pipeline.api.auth import reader_state, writer_state
 from analytics_pipeline.api.deletion import delete_event
 from analytics_pipeline.api.images import serve_snapshot
-from analytics_pipeline.api.state import AppState
 from analytics_pipeline.cameras import Camera, CameraInput
 from analytics_pipeline.eventlog import EventFilter
-from analytics_pipeline.events import StoredEvent, as_utc
+from analytics_pipeline.events import StoredEvent, as_utc, describe_errors
 from analytics_pipeline.relay import snapshot_url
 
 _cameras_adapter = TypeAdapter(list[CameraInput])
-
-
-def _state(request: Request) -> AppState:
-    state: AppState = request.app.state.app
-    if not may_read(state.settings, request):
-        raise HTTPException(401, "this server needs an API key for reads")
-    return state
-
-
-def _writer(request: Request) -> AppState:
-    state: AppState = request.app.state.app
-    if not has_valid_key(state.settings, request):
-        raise HTTPException(401, "writes need an API key (Authorization: Bearer … or X-API-Key)")
-    return state
 
 
 def event_json(event: StoredEvent) -> dict[str, Any]:
@@ -105,7 +90,7 @@ async def list_events(request: Request) -> Response:
       200: {description: "{events, total, page, page_size, total_pages}"}
       400: {description: a parameter is malformed}
     """
-    state = _state(request)
+    state = reader_state(request)
     event_filter = _filter(request)
     page = _int(request, "page", 1, 1, 1_000_000)
     page_size = _int(request, "page_size", 50, 1, state.settings.api_max_page_size)
@@ -139,7 +124,7 @@ async def event_stats(request: Request) -> Response:
       200:
         description: "{total_events, events_by_type, events_by_camera, first_event, last_event}"
     """
-    state = _state(request)
+    state = reader_state(request)
     stats = await run_in_threadpool(state.event_log.stats, _filter(request))
     return JSONResponse(
         {
@@ -160,7 +145,7 @@ async def get_event(request: Request) -> Response:
       200: {description: the event}
       404: {description: no such event, or it was deleted}
     """
-    state = _state(request)
+    state = reader_state(request)
     event = await run_in_threadpool(state.event_log.get, request.path_params["event_id"])
     if event is None:
         raise HTTPException(404, "no such event")
@@ -191,7 +176,7 @@ async def remove_event(request: Request) -> Response:
       401: {description: no valid API key}
       404: {description: no such event}
     """
-    state = _writer(request)
+    state = writer_state(request)
     flag = request.query_params.get("delete_snapshot", "false").lower()
     if flag not in ("true", "false", "1", "0"):
         raise HTTPException(400, "delete_snapshot must be true or false")
@@ -214,12 +199,11 @@ async def register_cameras(request: Request) -> Response:
       401: {description: no valid API key}
       422: {description: a camera is invalid; none was registered}
     """
-    state = _writer(request)
+    state = writer_state(request)
     try:
         cameras = _cameras_adapter.validate_json(await request.body())
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise HTTPException(422, f"invalid cameras: {problems}") from None
+        raise HTTPException(422, f"invalid cameras: {describe_errors(exc)}") from None
     stored = await run_in_threadpool(lambda: [state.cameras.register(c) for c in cameras])
     return JSONResponse({"cameras": [camera_json(c) for c in stored]}, status_code=201)
 
@@ -231,7 +215,7 @@ async def list_cameras(request: Request) -> Response:
     responses:
       200: {description: "{cameras: [...]}"}
     """
-    state = _state(request)
+    state = reader_state(request)
     cameras = await run_in_threadpool(state.cameras.list)
     return JSONResponse({"cameras": [camera_json(c) for c in cameras]})
 
@@ -246,7 +230,7 @@ async def remove_camera(request: Request) -> Response:
       401: {description: no valid API key}
       404: {description: no such camera}
     """
-    state = _writer(request)
+    state = writer_state(request)
     camera_id = request.path_params["camera_id"]
     if not await run_in_threadpool(state.cameras.remove, camera_id):
         raise HTTPException(404, "no such camera")
@@ -260,7 +244,7 @@ async def list_reports(request: Request) -> Response:
     responses:
       200: {description: "{reports: [{day, files: {name: url}}]}"}
     """
-    state = _state(request)
+    state = reader_state(request)
     reports = await run_in_threadpool(reports_module.list_reports, state.settings.reports_dir)
     return JSONResponse(
         {
@@ -283,7 +267,7 @@ async def report_file(request: Request) -> Response:
       200: {description: report.html, hourly.png, counts.csv or counts.parquet}
       404: {description: no such report or file}
     """
-    state = _state(request)
+    state = reader_state(request)
     name = request.path_params["name"]
     try:
         day = date.fromisoformat(request.path_params["day"])

@@ -11,13 +11,14 @@ from graphene.types.generic import GenericScalar
 from pydantic import ValidationError
 
 from analytics_pipeline.api.cursors import BadCursor, decode_cursor, encode_cursor
+from analytics_pipeline.api.deletion import delete_event
 from analytics_pipeline.api.state import AppState
 from analytics_pipeline.cameras import Camera as CameraModel
 from analytics_pipeline.cameras import CameraInput as CameraInputModel
 from analytics_pipeline.cameras import CameraUpdate as CameraUpdateModel
 from analytics_pipeline.daily_stats import read_daily_stats
 from analytics_pipeline.eventlog import EventFilter as EventFilterModel
-from analytics_pipeline.events import StoredEvent
+from analytics_pipeline.events import StoredEvent, describe_errors
 from analytics_pipeline.relay import snapshot_url
 from graphql import GraphQLError, GraphQLResolveInfo
 
@@ -300,8 +301,7 @@ def _position(cursor: str | None) -> int | None:
 
 
 def _camera_input_error(exc: ValidationError) -> GraphQLError:
-    problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-    return GraphQLError(f"invalid camera: {problems}")
+    return GraphQLError(f"invalid camera: {describe_errors(exc)}")
 
 
 class Query(graphene.ObjectType):
@@ -512,8 +512,6 @@ class DeleteEvent(graphene.Mutation):
     ) -> DeleteEventPayload:
         if not id.isdigit():
             raise GraphQLError(f"event id must be a number, got {id!r}")
-        from analytics_pipeline.api.deletion import delete_event
-
         event, snapshot_deleted = delete_event(_state(info), int(id), delete_snapshot)
         return DeleteEventPayload(
             deleted=event is not None, snapshot_deleted=snapshot_deleted, event=event
