@@ -28,7 +28,7 @@ from analytics_pipeline.config import ConfigError, Settings, load_settings
 from analytics_pipeline.db import create_pool, migrate
 from analytics_pipeline.eventlog import EventFilter, EventLog
 from analytics_pipeline.events import NewEvent, StoredEvent, as_utc, describe_errors
-from analytics_pipeline.relay import Relay
+from analytics_pipeline.relay import Relay, decode_message
 
 EXIT_REJECTED = 1
 EXIT_CONFIG = 2
@@ -311,8 +311,7 @@ def events_tail(state: Context, from_start: bool, count: int | None) -> None:
             for _stream, messages in reply or []:
                 for message_id, fields in messages:
                     last_id = message_id
-                    decoded = {k.decode(): v.decode() for k, v in fields.items()}
-                    click.echo(json.dumps({"id": message_id.decode(), **decoded}))
+                    click.echo(json.dumps({"id": message_id.decode(), **decode_message(fields)}))
                     seen += 1
                     if count is not None and seen >= count:
                         return

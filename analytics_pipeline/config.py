@@ -16,8 +16,10 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
+from analytics_pipeline.errors import PipelineError
 
-class ConfigError(Exception):
+
+class ConfigError(PipelineError):
     """Raised when the configuration is invalid; the message names each bad variable."""
 
 

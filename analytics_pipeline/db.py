@@ -17,9 +17,10 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from analytics_pipeline.paths import SQL_DIR
+
 log = logging.getLogger(__name__)
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 QUERIES_DIR = SQL_DIR / "queries"
 _MIGRATION_LOCK = 0x616E616C  # any constant shared by every process that migrates

@@ -19,6 +19,22 @@ Cursor = tuple[int, int]
 """A place in commit-safe order: (writing transaction id, position)."""
 
 START: Cursor = (0, 0)
+
+
+def format_cursor(cursor: Cursor) -> str:
+    """A cursor as text, ``"txid:position"`` (stream messages, Dagster sensor cursors)."""
+    return f"{cursor[0]}:{cursor[1]}"
+
+
+def parse_cursor(text: bytes | str | None) -> Cursor:
+    """The cursor written by :func:`format_cursor`; the log's start for ``None`` or ``""``."""
+    if not text:
+        return START
+    value = text.decode() if isinstance(text, bytes) else text
+    txid, _, position = value.partition(":")
+    return int(txid), int(position)
+
+
 TOMBSTONE_NAMESPACE = uuid.UUID("5b8f3f0e-2d0a-4c52-9a53-0c6f7c1d2e01")
 
 

@@ -86,3 +86,13 @@ class StoredEvent(NewEvent):
     def cursor(self) -> tuple[int, int]:
         """Where this event sits in commit-safe order: (writing transaction, position)."""
         return (self.txid, self.id)
+
+
+def snapshot_url(event: StoredEvent) -> str | None:
+    """The API route that serves an event's snapshot; ``None`` when it has none."""
+    return f"/snapshots/{event.id}" if event.snapshot_path else None
+
+
+def thumbnail_url(event: StoredEvent) -> str | None:
+    """The API route that serves an event's thumbnail; ``None`` when it has no snapshot."""
+    return f"/thumbnails/{event.id}" if event.snapshot_path else None

@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Mapping
 
 import psycopg
 import redis
 
-from analytics_pipeline.eventlog import START, Cursor, EventLog
-from analytics_pipeline.events import StoredEvent
+from analytics_pipeline.errors import PipelineError
+from analytics_pipeline.eventlog import START, Cursor, EventLog, format_cursor, parse_cursor
+from analytics_pipeline.events import StoredEvent, snapshot_url
 
 log = logging.getLogger(__name__)
 
@@ -25,13 +27,8 @@ NOTIFY_CHANNEL = "events_appended"
 _RELAY_LOCK = 0x72656C61  # advisory lock: one relay per database
 
 
-class RelayError(Exception):
+class RelayError(PipelineError):
     """The stream holds something the relay cannot resume from."""
-
-
-def snapshot_url(event: StoredEvent) -> str:
-    """The API route that serves an event's snapshot ('' when it has none)."""
-    return f"/snapshots/{event.id}" if event.snapshot_path else ""
 
 
 def message_fields(event: StoredEvent) -> dict[str, str]:
@@ -43,16 +40,18 @@ def message_fields(event: StoredEvent) -> dict[str, str]:
         "camera_id": event.camera_id,
         "timestamp": event.timestamp.isoformat(),
         "frame_number": str(event.frame_number),
-        "snapshot_url": snapshot_url(event),
+        "snapshot_url": snapshot_url(event) or "",
         "data": json.dumps(event.event_data, separators=(",", ":")),
-        "cursor": f"{event.txid}:{event.id}",
+        "cursor": format_cursor(event.cursor),
     }
 
 
-def _parse_cursor(value: bytes | str) -> Cursor:
-    text = value.decode() if isinstance(value, bytes) else value
-    txid, _, position = text.partition(":")
-    return int(txid), int(position)
+def decode_message(fields: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
+    """A stream message's fields as text (redis-py returns bytes unless told otherwise)."""
+    return {
+        (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+        for k, v in fields.items()
+    }
 
 
 class Relay:
@@ -85,7 +84,7 @@ class Relay:
                 f"the newest message of stream {self.stream!r} has no cursor field:"
                 " it was not written by this relay (choose another REDIS_STREAM)"
             )
-        return _parse_cursor(raw)
+        return parse_cursor(raw)
 
     def publish_pending(self) -> int:
         """Publish every committed event the stream lacks; return how many were sent."""

@@ -6,7 +6,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
@@ -27,11 +26,10 @@ from analytics_pipeline.cameras import CameraRegistry
 from analytics_pipeline.config import Settings
 from analytics_pipeline.db import create_pool
 from analytics_pipeline.eventlog import EventLog
+from analytics_pipeline.paths import GRAPHQL_DIR, STATIC_DIR
 from analytics_pipeline.thumbnails import ThumbnailStore
 
 log = logging.getLogger(__name__)
-STATIC_DIR = Path(__file__).parent / "static"
-OPERATIONS_DIR = Path(__file__).resolve().parents[2] / "graphql"
 OPENAPI = SchemaGenerator(
     {
         "openapi": "3.0.0",
@@ -105,12 +103,12 @@ async def operation(request: Request) -> Response:
     graphql/ that the tests execute. The schema itself only outside production mode."""
     state: AppState = request.app.state.app
     name = request.path_params["name"]
-    allowed = {p.name for p in OPERATIONS_DIR.glob("*.graphql")}
+    allowed = {p.name for p in GRAPHQL_DIR.glob("*.graphql")}
     if state.settings.api_production:
         allowed.discard("schema.graphql")
     if name not in allowed:
         raise HTTPException(404, "no such operation")
-    return FileResponse(OPERATIONS_DIR / name, media_type="application/graphql")
+    return FileResponse(GRAPHQL_DIR / name, media_type="application/graphql")
 
 
 async def openapi_schema(request: Request) -> Response:

@@ -19,8 +19,7 @@ from analytics_pipeline.api.deletion import delete_event
 from analytics_pipeline.api.images import serve_snapshot
 from analytics_pipeline.cameras import Camera, CameraInput
 from analytics_pipeline.eventlog import EventFilter
-from analytics_pipeline.events import StoredEvent, as_utc, describe_errors
-from analytics_pipeline.relay import snapshot_url
+from analytics_pipeline.events import StoredEvent, as_utc, describe_errors, snapshot_url
 
 _cameras_adapter = TypeAdapter(list[CameraInput])
 
@@ -35,7 +34,7 @@ def event_json(event: StoredEvent) -> dict[str, Any]:
         "timestamp": event.timestamp.isoformat(),
         "frame_number": event.frame_number,
         "snapshot_path": event.snapshot_path,
-        "snapshot_url": snapshot_url(event) or None,
+        "snapshot_url": snapshot_url(event),
         "event_data": event.event_data,
         "created_at": event.created_at.isoformat(),
     }

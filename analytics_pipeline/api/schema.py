@@ -18,8 +18,7 @@ from analytics_pipeline.cameras import CameraInput as CameraInputModel
 from analytics_pipeline.cameras import CameraUpdate as CameraUpdateModel
 from analytics_pipeline.daily_stats import read_daily_stats
 from analytics_pipeline.eventlog import EventFilter as EventFilterModel
-from analytics_pipeline.events import StoredEvent, describe_errors
-from analytics_pipeline.relay import snapshot_url
+from analytics_pipeline.events import StoredEvent, describe_errors, snapshot_url
 from graphql import GraphQLError, GraphQLResolveInfo
 
 DEFAULT_PAGE_SIZE = 50
@@ -127,7 +126,7 @@ class Event(graphene.ObjectType):
 
     @staticmethod
     def resolve_snapshot_url(event: StoredEvent, info: GraphQLResolveInfo) -> str | None:
-        return snapshot_url(event) or None
+        return snapshot_url(event)
 
     @staticmethod
     def resolve_thumbnail_url(event: StoredEvent, info: GraphQLResolveInfo) -> str | None:
