@@ -12,15 +12,15 @@ from pathlib import Path
 import click
 from psycopg_pool import ConnectionPool
 
+from analytics_pipeline.analysis import run_analysis, summary_lines
 from analytics_pipeline.analyzer.media import MediaUnavailable, opencv_sample
-from analytics_pipeline.analyzer.runner import AnalyzerService
 from analytics_pipeline.analyzer.synthetic import demo_street
 from analytics_pipeline.cameras import CameraInput, CameraRegistry
 from analytics_pipeline.config import Settings
+from analytics_pipeline.paths import local_dir, project_root
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEMO_VIDEO = REPO_ROOT / ".local" / "videos" / "demo-street.avi"
-MODEL = REPO_ROOT / "models" / "street-nano.pt"
+DEMO_VIDEO = local_dir() / "videos" / "demo-street.avi"
+MODEL = project_root() / "models" / "street-nano.pt"
 
 
 def demo_cameras() -> list[CameraInput]:
@@ -63,18 +63,14 @@ def run_demo(settings: Settings, pool: ConnectionPool) -> None:
     registry = CameraRegistry(pool)
     for camera in cameras:
         registry.register(camera)
-    service = AnalyzerService(settings.model_copy(update={"detector_imgsz": 320}), until_end=True)
-    wanted = {c.id for c in cameras}
-    try:
-        summary = service.run(lambda camera: camera.id in wanted)
-    finally:
-        service.close()
+    summary = run_analysis(
+        settings.model_copy(update={"detector_imgsz": 320}),
+        [c.id for c in cameras],
+        until_end=True,
+    )
     click.echo("")
-    for camera_id, counts in summary.events.items():
-        listed = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
-        click.echo(f"{camera_id}: {listed}")
-        if summary.plates.get(camera_id):
-            click.echo(f"  plates read: {', '.join(summary.plates[camera_id])}")
+    for line in summary_lines(summary, frames=False):
+        click.echo(line)
     for camera_id, error in summary.errors.items():
         click.secho(f"{camera_id}: {error}", fg="red", err=True)
     click.echo(f"snapshots under {settings.snapshots_dir.resolve()}/<camera>/<day>/")

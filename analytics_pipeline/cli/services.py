@@ -1,0 +1,104 @@
+"""Long-running services and tools: ``relay``, ``serve``, ``dagster-dev``, ``dagster``,
+``graphql-schema``."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from pathlib import Path
+
+import click
+import psycopg
+
+from analytics_pipeline.cli.context import EXIT_UNREACHABLE, Context, fail, pass_context
+from analytics_pipeline.relay import Relay
+from analytics_pipeline.shutdown import stop_on_signals
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Publish what is pending, then exit.")
+@pass_context
+def relay(state: Context, once: bool) -> None:
+    """Publish committed events to the Redis stream, following the log until stopped."""
+    worker = Relay(
+        state.event_log,
+        state.redis(),
+        state.settings.redis_stream,
+        maxlen=state.settings.redis_stream_maxlen,
+    )
+    if once:
+        click.echo(f"published {worker.publish_pending()} event(s) to {worker.stream}")
+        return
+    stop = threading.Event()
+    stop_on_signals(stop.set)
+    worker.run(state.settings.database_url, stop)
+
+
+@click.command()
+@click.option("--host", help="Address to listen on (default API_HOST).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default API_PORT, 8069).")
+@pass_context
+def serve(state: Context, host: str | None, port: int | None) -> None:
+    """Run the API: GraphQL at /graphql, REST at /api, images, the events page at /."""
+    import uvicorn
+
+    from analytics_pipeline.api.app import create_app
+
+    settings = state.settings
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_level=settings.log_level.lower(),
+    )
+
+
+def _exec_dagster(state: Context, arguments: list[str]) -> None:
+    """Replace this process with `dagster ARGUMENTS`, on the instance of dagster.yaml."""
+    from analytics_pipeline.dagster_instance import prepare_dagster_environment
+    from analytics_pipeline.paths import project_root
+
+    try:
+        env = prepare_dagster_environment(state.settings)
+    except psycopg.OperationalError as exc:
+        fail(f"PostgreSQL at DATABASE_URL does not answer: {exc}", EXIT_UNREACHABLE)
+    os.environ.update(env)
+    os.chdir(project_root())
+    dagster = str(Path(sys.executable).parent / "dagster")
+    os.execv(dagster, [dagster, *arguments])
+
+
+@click.command("dagster-dev", context_settings={"ignore_unknown_options": True})
+@click.argument("dagster_args", nargs=-1, type=click.UNPROCESSED)
+@pass_context
+def dagster_dev(state: Context, dagster_args: tuple[str, ...]) -> None:
+    """Run `dagster dev` on workspace.yaml with the instance of dagster.yaml.
+
+    Creates the Dagster database (<db>_dagster beside DATABASE_URL's) and .dagster_home, then
+    runs `dagster dev -w workspace.yaml` (UI on http://127.0.0.1:3000 unless -p says
+    otherwise); extra arguments go to dagster dev.
+    """
+    _exec_dagster(state, ["dev", "-w", "workspace.yaml", *dagster_args])
+
+
+@click.command(
+    "dagster", context_settings={"ignore_unknown_options": True, "help_option_names": []}
+)
+@click.argument("dagster_args", nargs=-1, type=click.UNPROCESSED)
+@pass_context
+def dagster_command(state: Context, dagster_args: tuple[str, ...]) -> None:
+    """Any `dagster` command on the instance of dagster.yaml, from the repository root.
+
+    For example: analytics-pipeline dagster asset materialize --select daily_event_stats
+    --partition 2026-11-24 -f definitions.py
+    """
+    _exec_dagster(state, list(dagster_args) or ["--help"])
+
+
+@click.command("graphql-schema")
+def graphql_schema() -> None:
+    """Print the GraphQL schema (SDL); graphql/schema.graphql is this output."""
+    from analytics_pipeline.api.schema import schema
+
+    click.echo(str(schema))
