@@ -56,7 +56,9 @@ def create_pool(
 ) -> ConnectionPool:
     """A connection pool returning rows as dicts; opened before it is returned.
 
-    ``timeout``: how long a caller waits for a connection before PoolTimeout."""
+    Each connection is checked before it is handed out, so one that died with a restarted
+    server is replaced instead of failing a request. ``timeout``: how long a caller waits
+    for a connection before PoolTimeout."""
     pool = ConnectionPool(
         url,
         min_size=min_size,
@@ -65,6 +67,7 @@ def create_pool(
         open=False,
         name="analytics",
         timeout=timeout,
+        check=ConnectionPool.check_connection,
     )
     pool.open(wait=True, timeout=10)
     return pool

@@ -94,3 +94,19 @@ def test_purge_path_removes_rows_and_keys(event_log, database_url: str) -> None:
         # The permission does not outlive the purge.
         with pytest.raises(psycopg.errors.RaiseException):
             conn.execute("DELETE FROM events")
+
+
+def test_pool_replaces_connections_that_died_with_a_restarted_server(postgres_server) -> None:
+    """Every idle pooled connection dies with the server; none of them fails a caller."""
+    from analytics_pipeline.db import create_pool
+
+    pool = create_pool(postgres_server.url, min_size=3, max_size=3, timeout=10)
+    try:
+        pool.wait(10)
+        postgres_server.stop()
+        postgres_server.start()
+        for _ in range(6):
+            with pool.connection() as conn:
+                assert conn.execute("SELECT 1 AS one").fetchone() == {"one": 1}
+    finally:
+        pool.close()
