@@ -52,13 +52,19 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
 
 
 def create_pool(
-    url: str, *, min_size: int = 1, max_size: int = 4, timeout: float = 30.0
+    url: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 4,
+    timeout: float = 30.0,
+    wait: bool = True,
 ) -> ConnectionPool:
     """A connection pool returning rows as dicts; opened before it is returned.
 
     Each connection is checked before it is handed out, so one that died with a restarted
     server is replaced instead of failing a request. ``timeout``: how long a caller waits
-    for a connection before PoolTimeout."""
+    for a connection before PoolTimeout. ``wait=False``: open at once and connect in the
+    background (long-running services that start before PostgreSQL)."""
     pool = ConnectionPool(
         url,
         min_size=min_size,
@@ -69,7 +75,7 @@ def create_pool(
         timeout=timeout,
         check=ConnectionPool.check_connection,
     )
-    pool.open(wait=True, timeout=10)
+    pool.open(wait=wait, timeout=10)
     return pool
 
 

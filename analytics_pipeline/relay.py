@@ -16,7 +16,9 @@ from collections.abc import Mapping
 
 import psycopg
 import redis
+from psycopg_pool import PoolTimeout
 
+from analytics_pipeline.dependencies import OutageLog
 from analytics_pipeline.errors import PipelineError
 from analytics_pipeline.eventlog import START, Cursor, EventLog, format_cursor, parse_cursor
 from analytics_pipeline.events import StoredEvent, snapshot_url
@@ -126,18 +128,24 @@ class Relay:
         resumes from the stream's newest message, so nothing is skipped.
         """
         backoff = 1.0
+        outages = OutageLog(log)
         while not stop.is_set():
             try:
-                self._run_listening(database_url, stop, poll_interval)
-            except (redis.RedisError, psycopg.OperationalError, RelayError) as exc:
+                self._run_listening(database_url, stop, poll_interval, outages)
+            except RelayError as exc:
                 log.error("relay: %s; retrying in %.0f s", exc, backoff)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, max_backoff)
+            except (redis.RedisError, psycopg.Error, PoolTimeout) as exc:
+                outages.down("Redis" if isinstance(exc, redis.RedisError) else "PostgreSQL", exc)
             else:
                 backoff = 1.0
+                continue
+            stop.wait(backoff)
+            backoff = min(backoff * 2, max_backoff)
 
-    def _run_listening(self, database_url: str, stop: threading.Event, poll: float) -> None:
-        with psycopg.connect(database_url, autocommit=True) as conn:
+    def _run_listening(
+        self, database_url: str, stop: threading.Event, poll: float, outages: OutageLog
+    ) -> None:
+        with psycopg.connect(database_url, autocommit=True, connect_timeout=5) as conn:
             while not conn.execute("SELECT pg_try_advisory_lock(%s)", (_RELAY_LOCK,)).fetchone()[0]:  # type: ignore[index]
                 log.info("another relay holds the lock for this database; waiting")
                 if stop.wait(5):
@@ -146,6 +154,8 @@ class Relay:
             log.info("relay publishing to stream %s (maxlen ~%d)", self.stream, self.maxlen)
             while not stop.is_set():
                 sent = self.publish_pending()
+                outages.up("PostgreSQL")
+                outages.up("Redis")
                 if sent:
                     log.info("published %d events", sent)
                 # Wake on the next commit, or poll: rows behind a still-running

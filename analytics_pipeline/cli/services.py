@@ -10,8 +10,11 @@ from pathlib import Path
 
 import click
 import psycopg
+import redis
 
 from analytics_pipeline.cli.context import EXIT_UNREACHABLE, Context, fail, pass_context
+from analytics_pipeline.db import create_pool
+from analytics_pipeline.eventlog import EventLog
 from analytics_pipeline.relay import Relay
 from analytics_pipeline.shutdown import stop_on_signals
 
@@ -20,19 +23,33 @@ from analytics_pipeline.shutdown import stop_on_signals
 @click.option("--once", is_flag=True, help="Publish what is pending, then exit.")
 @pass_context
 def relay(state: Context, once: bool) -> None:
-    """Publish committed events to the Redis stream, following the log until stopped."""
-    worker = Relay(
-        state.event_log,
-        state.redis(),
-        state.settings.redis_stream,
-        maxlen=state.settings.redis_stream_maxlen,
-    )
+    """Publish committed events to the Redis stream, following the log until stopped.
+
+    Started before PostgreSQL or Redis, it says what it waits for and starts when they
+    answer; --once fails at once (exit 3) instead."""
+    settings = state.settings
     if once:
+        worker = Relay(
+            state.event_log,
+            state.redis(),
+            settings.redis_stream,
+            maxlen=settings.redis_stream_maxlen,
+        )
         click.echo(f"published {worker.publish_pending()} event(s) to {worker.stream}")
         return
     stop = threading.Event()
     stop_on_signals(stop.set)
-    worker.run(state.settings.database_url, stop)
+    pool = create_pool(settings.database_url, wait=False)
+    try:
+        client = redis.Redis.from_url(
+            settings.redis_url, socket_connect_timeout=5, socket_timeout=10
+        )
+        worker = Relay(
+            EventLog(pool), client, settings.redis_stream, maxlen=settings.redis_stream_maxlen
+        )
+        worker.run(settings.database_url, stop)
+    finally:
+        pool.close()
 
 
 @click.command()
