@@ -17,6 +17,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from analytics_pipeline.errors import PipelineError
+from analytics_pipeline.weights import WeightsError, check_weights
 
 
 class ConfigError(PipelineError):
@@ -105,8 +106,6 @@ class Settings(BaseSettings):
     @classmethod
     def _weights_file(cls, value: str) -> str:
         if value:
-            from analytics_pipeline.analyzer.detection import WeightsError, check_weights
-
             try:
                 check_weights(value)
             except WeightsError as exc:

@@ -14,6 +14,7 @@ from psycopg_pool import ConnectionPool
 
 from analytics_pipeline.db import query
 from analytics_pipeline.events import NewEvent, StoredEvent
+from analytics_pipeline.payloads import EventDeletedData
 
 Cursor = tuple[int, int]
 """A place in commit-safe order: (writing transaction id, position)."""
@@ -164,13 +165,13 @@ class EventLog:
                 camera_id=event[0].camera_id,
                 timestamp=datetime.now(UTC),
                 frame_number=event[0].frame_number,
-                event_data={
-                    "deleted_id": position,
-                    "deleted_event_id": str(event[0].event_id),
-                    "deleted_event_type": event[0].event_type,
-                    "deleted_timestamp": event[0].timestamp.isoformat(),
-                    "snapshot_deleted": snapshot_deleted,
-                },
+                event_data=EventDeletedData(
+                    deleted_id=position,
+                    deleted_event_id=event[0].event_id,
+                    deleted_event_type=event[0].event_type,
+                    deleted_timestamp=event[0].timestamp,
+                    snapshot_deleted=snapshot_deleted,
+                ).event_data(),
             )
             self._append_in(conn, [tombstone])
         return event[0]

@@ -18,8 +18,9 @@ import numpy as np
 import polars as pl
 from psycopg_pool import ConnectionPool
 
+from analytics_pipeline.atomic import write_atomically
 from analytics_pipeline.daily_stats import read_daily_stats
-from analytics_pipeline.snapshots import encode_image, write_atomically
+from analytics_pipeline.imaging import encode_image
 
 REPORT_FILES = ("report.html", "hourly.png", "counts.csv", "counts.parquet")
 

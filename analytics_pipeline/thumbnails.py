@@ -11,8 +11,10 @@ from pathlib import Path
 
 import cv2
 
+from analytics_pipeline.atomic import write_atomically
 from analytics_pipeline.config import Settings
-from analytics_pipeline.snapshots import SnapshotStore, encode_image, write_atomically
+from analytics_pipeline.imaging import encode_image
+from analytics_pipeline.snapshots import SnapshotStore
 
 
 @dataclass(frozen=True)

@@ -29,11 +29,12 @@ import redis
 from analytics_pipeline.analyzer.anpr import PlateReader, RapidOcrEngine
 from analytics_pipeline.analyzer.camera import CameraAnalyzer
 from analytics_pipeline.analyzer.camera_settings import CameraSettings
-from analytics_pipeline.analyzer.detection import YoloTracker, configure_ultralytics
+from analytics_pipeline.analyzer.detector import configure_ultralytics
 from analytics_pipeline.analyzer.motion import MotionDetector
 from analytics_pipeline.analyzer.output import EventSink
 from analytics_pipeline.analyzer.sources import Frame
 from analytics_pipeline.analyzer.synthetic import StreetVideo, background, demo_street
+from analytics_pipeline.analyzer.tracker import YoloTracker
 from analytics_pipeline.db import create_pool, drop_database, migrate, with_database_name
 from analytics_pipeline.eventlog import EventLog
 from analytics_pipeline.relay import Relay

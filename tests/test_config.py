@@ -106,3 +106,30 @@ def test_a_bare_model_name_is_refused_with_where_to_put_the_file(
     with pytest.raises(ConfigError, match="never downloads at run time") as raised:
         load_settings(None)
     assert "DETECTOR_WEIGHTS" in str(raised.value)
+
+
+def test_weights_must_be_a_local_pt_or_onnx_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    weights = tmp_path / "model.txt"
+    weights.write_text("not weights")
+    monkeypatch.setenv("DETECTOR_WEIGHTS", str(weights))
+    with pytest.raises(ConfigError, match=r"DETECTOR_WEIGHTS: .*not a \.pt or \.onnx"):
+        load_settings(None)
+    onnx = weights.rename(tmp_path / "model.onnx")
+    monkeypatch.setenv("DETECTOR_WEIGHTS", str(onnx))
+    assert load_settings(None).detector_weights == str(onnx)
+
+
+def test_reading_the_settings_imports_no_pipeline_stage() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, analytics_pipeline.config; "
+        "print(sorted(m for m in sys.modules if m.startswith('analytics_pipeline')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert "analyzer" not in loaded and "snapshots" not in loaded

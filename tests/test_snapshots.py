@@ -1,4 +1,6 @@
-"""Snapshot layout, atomic writes and the overlay pixels."""
+"""Snapshot layout, atomic writes and the refusal of paths outside the root.
+
+The overlay pixels are tested with the annotators (tests/analyzer/test_annotators.py)."""
 
 from __future__ import annotations
 
@@ -9,16 +11,9 @@ import cv2
 import numpy as np
 import pytest
 
-from analytics_pipeline.snapshots import (
-    MOTION_OPACITY,
-    PLATE_COLOUR,
-    Box,
-    PlateRead,
-    SnapshotStore,
-    annotate,
-    class_colour,
-    snapshot_relative_path,
-)
+from analytics_pipeline.atomic import write_atomically
+from analytics_pipeline.errors import PipelineError
+from analytics_pipeline.snapshots import SnapshotPathError, SnapshotStore, snapshot_relative_path
 
 MOMENT = datetime(2026, 3, 15, 10, 30, 45, 123456, tzinfo=UTC)
 GREY = 100
@@ -80,46 +75,20 @@ def test_resolve_refuses_paths_outside_the_root(tmp_path: Path) -> None:
             store.resolve(bad)
 
 
-def test_motion_region_is_red_at_thirty_percent() -> None:
-    mask = np.zeros((120, 160), np.uint8)  # a downscaled mask, as motion detection gives
-    mask[30:60, 40:80] = 255
-    image = annotate(grey_frame(), MOMENT, motion_mask=mask)
-    expected = np.round(
-        np.array([GREY, GREY, GREY]) * (1 - MOTION_OPACITY) + np.array([0, 0, 255]) * MOTION_OPACITY
-    )
-    assert image[180, 240].tolist() == expected.tolist()  # inside (scaled x4)
-    assert image[100, 100].tolist() == [GREY, GREY, GREY]  # outside
+def test_a_symlink_out_of_the_root_is_refused_with_the_projects_error(tmp_path: Path) -> None:
+    root, outside = tmp_path / "snapshots", tmp_path / "secret.png"
+    outside.write_bytes(b"x")
+    (root / "cam").mkdir(parents=True)
+    (root / "cam" / "link.png").symlink_to(outside)
+    with pytest.raises(SnapshotPathError) as raised:
+        SnapshotStore(root).resolve("cam/link.png")
+    assert isinstance(raised.value, PipelineError) and isinstance(raised.value, ValueError)
 
 
-def test_boxes_are_drawn_in_their_class_colour_with_a_label() -> None:
-    car = Box(100, 150, 300, 300, "car", 0.87, track_id=4)
-    person = Box(400, 100, 450, 300, "person", 0.6)
-    image = annotate(grey_frame(), MOMENT, boxes=[car, person])
-    assert image[225, 100].tolist() == list(class_colour("car"))  # left edge
-    assert image[300, 200].tolist() == list(class_colour("car"))  # bottom edge
-    assert image[200, 450].tolist() == list(class_colour("person"))
-    assert image[225, 200].tolist() == [GREY, GREY, GREY]  # inside the box untouched
-    assert class_colour("car") != class_colour("person")
-    # The label sits on a filled patch of the class colour just above the box.
-    label_patch = image[130:148, 100:160]
-    assert (label_patch == class_colour("car")).all(axis=2).mean() > 0.3
-    assert car.label == "car 0.87 #4"
-    assert person.label == "person 0.60"
-
-
-def test_plate_is_a_thick_green_box_with_text_at_the_top() -> None:
-    plate = PlateRead(200, 300, 320, 340, "AB12CDE", 0.93)
-    image = annotate(grey_frame(), MOMENT, plates=[plate])
-    for offset in range(-1, 2):  # thick: several pixels across the edge
-        assert image[320, 200 + offset].tolist() == list(PLATE_COLOUR)
-    banner = image[0:20, 0:120]
-    assert (banner == PLATE_COLOUR).all(axis=2).mean() > 0.3
-    assert (banner == 0).all(axis=2).any()  # dark text on the green banner
-
-
-def test_every_snapshot_has_a_timestamp_at_the_bottom() -> None:
-    image = annotate(grey_frame(), MOMENT)
-    bottom = image[455:480, 0:300]
-    assert (bottom == 0).all(axis=2).mean() > 0.3  # black patch
-    assert (bottom > 200).all(axis=2).any()  # white (anti-aliased) text
-    assert (image[0:400] == GREY).all()  # nothing else drawn
+def test_write_atomically_replaces_only_when_asked(tmp_path: Path) -> None:
+    target = tmp_path / "deep" / "report.html"
+    assert write_atomically(target, b"one") == target
+    assert write_atomically(target, b"two") == tmp_path / "deep" / "report_1.html"
+    assert write_atomically(target, b"three", replace=True) == target
+    assert target.read_bytes() == b"three"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["report.html", "report_1.html"]

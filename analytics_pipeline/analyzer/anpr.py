@@ -18,8 +18,8 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from analytics_pipeline.analyzer.detection import PLATE_CLASSES, VEHICLE_CLASSES, Detection
 from analytics_pipeline.analyzer.sources import Frame
+from analytics_pipeline.analyzer.types import PLATE_CLASSES, VEHICLE_CLASSES, Detection, PlateRead
 
 log = logging.getLogger(__name__)
 _NOT_PLATE = re.compile(r"[^A-Z0-9]")
@@ -108,13 +108,6 @@ def build_ocr(engine: str, paddle_model_dir: Path | None = None) -> OcrEngine | 
 
 
 @dataclass
-class PlateRead:
-    text: str
-    confidence: float
-    box: list[float]
-
-
-@dataclass
 class VehiclePlates:
     """Every read of one vehicle track, and the annotated frame of its best read."""
 
@@ -194,7 +187,8 @@ class PlateReader:
             return None
         if self.pattern is not None and not self.pattern.fullmatch(text):
             return None
-        return PlateRead(text, round(confidence, 4), [float(v) for v in box])
+        left, top, right, bottom = (float(v) for v in box)
+        return PlateRead(left, top, right, bottom, text, round(confidence, 4))
 
 
 def _inside(point: tuple[float, float], box: Detection) -> bool:

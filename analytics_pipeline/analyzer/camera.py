@@ -5,17 +5,27 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
 import numpy as np
 
+from analytics_pipeline.analyzer.annotators import annotate
 from analytics_pipeline.analyzer.anpr import PlateReader, VehiclePlates
 from analytics_pipeline.analyzer.camera_settings import CameraSettings
-from analytics_pipeline.analyzer.detection import PLATE_CLASSES, Detection, Tracker
-from analytics_pipeline.analyzer.motion import MotionDetector
+from analytics_pipeline.analyzer.motion import MotionChange, MotionDetector
 from analytics_pipeline.analyzer.output import EventSink
 from analytics_pipeline.analyzer.sources import Frame
-from analytics_pipeline.analyzer.tracking import Track, TrackBook
-from analytics_pipeline.snapshots import PlateRead, annotate
+from analytics_pipeline.analyzer.track_events import Track, TrackBook
+from analytics_pipeline.analyzer.tracker import Tracker
+from analytics_pipeline.analyzer.types import PLATE_CLASSES, Detection
+from analytics_pipeline.payloads import (
+    AnprData,
+    DetectedObject,
+    DetectionData,
+    MotionData,
+    Payload,
+    PlateReadData,
+)
 
 log = logging.getLogger(__name__)
 BURST_GAP_SECONDS = 2.0  # a detection burst starts after this long without detections
@@ -64,8 +74,12 @@ class CameraAnalyzer:
         self.last_detections: list[Detection] = []
         self.counts = CameraCounts()
 
-    def _emit(self, event_type: str, frame: Frame, data: dict, image: np.ndarray | None) -> None:
-        self.sink.emit(self.camera_id, event_type, frame.moment, frame.number, data, image)
+    def _emit(
+        self, event_type: str, frame: Frame, payload: Payload, image: np.ndarray | None
+    ) -> None:
+        self.sink.emit(
+            self.camera_id, event_type, frame.moment, frame.number, payload.event_data(), image
+        )
         self.counts.events[event_type] = self.counts.events.get(event_type, 0) + 1
 
     def _in_region(self, detection: Detection) -> bool:
@@ -80,15 +94,7 @@ class CameraAnalyzer:
         self.last_frame = frame
         change = self.motion.update(frame.image, frame.moment)
         if change is not None:
-            data = {
-                "state": change.state,
-                "area_percent": change.area_percent,
-                "regions": change.regions,
-            }
-            if change.duration_seconds is not None:
-                data["duration_seconds"] = change.duration_seconds
-            image = annotate(frame.image, frame.moment, motion_mask=self.motion.mask)
-            self._emit("motion", frame, data, image)
+            self._motion(frame, change)
         if self.tracker is None:
             return
         moving = self.motion.active or bool(self.tracks.tracks)
@@ -127,44 +133,42 @@ class CameraAnalyzer:
             return
         change = self.motion.end(frame.moment)
         if change is not None:
-            self._emit(
-                "motion",
-                frame,
-                {
-                    "state": "ended",
-                    "area_percent": change.area_percent,
-                    "regions": [],
-                    "duration_seconds": change.duration_seconds,
-                },
-                annotate(frame.image, frame.moment, motion_mask=self.motion.mask),
-            )
+            self._motion(frame, change)
         for track in self.tracks.close():
             self._tracking(frame, track, "left")
+
+    def _motion(self, frame: Frame, change: MotionChange) -> None:
+        payload = MotionData(
+            state=change.state,
+            area_percent=change.area_percent,
+            regions=change.regions,
+            duration_seconds=change.duration_seconds,
+        )
+        image = annotate(frame.image, frame.moment, motion_mask=self.motion.mask)
+        self._emit("motion", frame, payload, image)
 
     def _detection_burst(self, frame: Frame, objects: list[Detection]) -> None:
         counts: dict[str, int] = {}
         for d in objects:
             counts[d.class_name] = counts.get(d.class_name, 0) + 1
-        data = {
-            "objects": [
-                {
-                    "class": d.class_name,
-                    "confidence": round(d.confidence, 4),
-                    "box": d.box,
-                    "track_id": d.track_id,
-                }
+        payload = DetectionData(
+            objects=[
+                DetectedObject(
+                    class_name=d.class_name,
+                    confidence=round(d.confidence, 4),
+                    box=d.box,
+                    track_id=d.track_id,
+                )
                 for d in objects
             ],
-            "counts": counts,
-        }
-        self._emit(
-            "detection", frame, data, annotate(frame.image, frame.moment, boxes=_boxes(objects))
+            counts=counts,
         )
+        image = annotate(frame.image, frame.moment, detections=_boxes(objects))
+        self._emit("detection", frame, payload, image)
 
-    def _tracking(self, frame: Frame, track: Track, action: str) -> None:
-        detection = track.last
-        image = annotate(frame.image, frame.moment, boxes=_boxes([detection]))
-        self._emit("tracking", frame, track.event_data(action), image)
+    def _tracking(self, frame: Frame, track: Track, action: Literal["entered", "left"]) -> None:
+        image = annotate(frame.image, frame.moment, detections=_boxes([track.last]))
+        self._emit("tracking", frame, track.payload(action), image)
         if action == "left":
             self._plate_event(track)
 
@@ -187,10 +191,7 @@ class CameraAnalyzer:
             plates.reads.append(read)
             if best is None or read.confidence > best.confidence or plates.best() is not best:
                 image = annotate(
-                    frame.image,
-                    frame.moment,
-                    boxes=_boxes([vehicle]),
-                    plates=[PlateRead(*read.box, read.text, read.confidence)],
+                    frame.image, frame.moment, detections=_boxes([vehicle]), plates=[read]
                 )
                 plates.best_shot = Frame(image, frame.number, frame.moment)
 
@@ -199,13 +200,13 @@ class CameraAnalyzer:
         best = plates.best() if plates else None
         if plates is None or best is None or plates.best_shot is None:
             return
-        data = {
-            "plate": best.text,
-            "confidence": best.confidence,
-            "plate_box": best.box,
-            "track_id": track.track_id,
-            "class": track.class_name,
-            "reads": [{"text": r.text, "confidence": r.confidence} for r in plates.reads],
-        }
-        self._emit("anpr", plates.best_shot, data, plates.best_shot.image)
+        payload = AnprData(
+            plate=best.text,
+            confidence=best.confidence,
+            plate_box=best.box,
+            track_id=track.track_id,
+            class_name=track.class_name,
+            reads=[PlateReadData(text=r.text, confidence=r.confidence) for r in plates.reads],
+        )
+        self._emit("anpr", plates.best_shot, payload, plates.best_shot.image)
         self.counts.plates.append(best.text)

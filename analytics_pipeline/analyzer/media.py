@@ -10,17 +10,25 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from analytics_pipeline.errors import PipelineError
+from analytics_pipeline.paths import local_dir
+
 log = logging.getLogger(__name__)
-SAMPLES = Path(__file__).resolve().parents[2] / ".local" / "opencv-doc"
 DATA_IN_PACKAGE = Path("usr/share/doc/opencv-doc/examples/data")
 
 
-class MediaUnavailable(Exception):
+class MediaUnavailable(PipelineError):
     """The sample video could not be had; the message says why."""
 
 
-def opencv_sample(name: str = "vtest.avi", folder: Path = SAMPLES) -> Path:
+def samples_dir() -> Path:
+    """Where fetched samples are kept (``.local/opencv-doc``)."""
+    return local_dir() / "opencv-doc"
+
+
+def opencv_sample(name: str = "vtest.avi", folder: Path | None = None) -> Path:
     """The path of a file from opencv-doc's examples/data, fetched on first use."""
+    folder = folder or samples_dir()
     target = folder / name
     if target.is_file():
         return target

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -17,7 +18,7 @@ WARM_UP_FRAMES = 8  # the background model needs a few frames before it means an
 class MotionChange:
     """Motion started or ended on this frame."""
 
-    state: str  # "started" or "ended"
+    state: Literal["started", "ended"]
     area_percent: float
     regions: list[list[int]] = field(default_factory=list)  # boxes in full-frame pixels
     duration_seconds: float | None = None

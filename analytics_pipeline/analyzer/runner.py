@@ -18,19 +18,25 @@ from tqdm import tqdm
 from analytics_pipeline.analyzer.anpr import PlateReader, build_ocr
 from analytics_pipeline.analyzer.camera import CameraAnalyzer
 from analytics_pipeline.analyzer.camera_settings import CameraSettings
-from analytics_pipeline.analyzer.detection import build_tracker, configure_ultralytics
+from analytics_pipeline.analyzer.detector import configure_ultralytics
 from analytics_pipeline.analyzer.output import EventSink
 from analytics_pipeline.analyzer.sources import SourceError, VideoSource
+from analytics_pipeline.analyzer.tracker import build_tracker
 from analytics_pipeline.cameras import Camera, CameraRegistry
 from analytics_pipeline.config import Settings
 from analytics_pipeline.db import create_pool
 from analytics_pipeline.eventlog import EventLog
+from analytics_pipeline.paths import local_dir
 from analytics_pipeline.relay import Relay
 from analytics_pipeline.snapshots import SnapshotStore
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 3.0
-SPILL_DIR = Path(__file__).resolve().parents[2] / ".local" / "spill"
+
+
+def spill_dir() -> Path:
+    """Where events wait on disk while PostgreSQL is down (``.local/spill``)."""
+    return local_dir() / "spill"
 
 
 @dataclass
@@ -75,7 +81,7 @@ class AnalyzerService:
         self.sink = EventSink(
             self.event_log,
             SnapshotStore.from_settings(settings),
-            SPILL_DIR / f"events-{os.getpid()}.jsonl",
+            spill_dir() / f"events-{os.getpid()}.jsonl",
             buffer_size=settings.analyzer_buffer_size,
         )
         configure_ultralytics(settings.analyzer_threads or None)
@@ -168,7 +174,7 @@ class AnalyzerService:
                 log.info(
                     "camera %s: end of %s (%d frames analysed)",
                     camera.id,
-                    camera.source_url,
+                    camera.redacted_source_url,
                     source.stats.frames_analysed,
                 )
                 break
@@ -185,7 +191,7 @@ class AnalyzerService:
         )
         self.runs[camera.id] = run
         run.thread.start()
-        log.info("camera %s started (%s)", camera.id, camera.source_url)
+        log.info("camera %s started (%s)", camera.id, camera.redacted_source_url)
 
     def _sync_cameras(self, wanted: Callable[[Camera], bool]) -> None:
         cameras = {c.id: c for c in self.registry.list(enabled_only=True) if wanted(c)}

@@ -18,11 +18,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from analytics_pipeline.cameras import redact_url
+from analytics_pipeline.errors import PipelineError
+
 log = logging.getLogger(__name__)
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://")
 
 
-class SourceError(Exception):
+class SourceError(PipelineError):
     """A source that cannot be opened or decoded; the message says which and why."""
 
 
@@ -60,6 +63,7 @@ class VideoSource:
         stop: threading.Event | None = None,
     ) -> None:
         self.url = url
+        self.shown_url = redact_url(url)  # for messages and logs: no credentials
         self.fps = fps
         self.realtime = realtime
         self.max_backoff = max_backoff
@@ -76,7 +80,7 @@ class VideoSource:
         if not capture.isOpened():
             capture.release()
             raise SourceError(
-                f"cannot open {self.url}: not a video OpenCV can read, "
+                f"cannot open {self.shown_url}: not a video OpenCV can read, "
                 "or the camera does not answer"
             )
         self.source_fps = capture.get(cv2.CAP_PROP_FPS) or 0.0
@@ -101,7 +105,7 @@ class VideoSource:
                 ok = capture.grab()
                 if not ok:
                     if index < 0:
-                        raise SourceError(f"{self.url} has no frame OpenCV can decode")
+                        raise SourceError(f"{self.shown_url} has no frame OpenCV can decode")
                     return
                 index += 1
                 self.stats.frames_read += 1
@@ -112,7 +116,7 @@ class VideoSource:
                 ok, image = capture.retrieve()
                 if not ok or image is None or image.size == 0:
                     self.stats.corrupt_frames += 1
-                    log.warning("%s: frame %d is corrupt, skipped", self.url, index)
+                    log.warning("%s: frame %d is corrupt, skipped", self.shown_url, index)
                     continue
                 offset = index / source_fps
                 if self.realtime:
@@ -131,7 +135,10 @@ class VideoSource:
         ready = threading.Condition()
         done = threading.Event()
         reader = threading.Thread(
-            target=self._read_stream, args=(slot, ready, done), name=f"read-{self.url}", daemon=True
+            target=self._read_stream,
+            args=(slot, ready, done),
+            name=f"read-{self.shown_url}",
+            daemon=True,
         )
         reader.start()
         interval, last = 1.0 / self.fps, 0.0
@@ -174,7 +181,7 @@ class VideoSource:
                         failures += 1
                         self.stats.corrupt_frames += 1
                         if failures >= 25:
-                            log.error("%s: stream dropped, reconnecting", self.url)
+                            log.error("%s: stream dropped, reconnecting", self.shown_url)
                             self.stats.reconnects += 1
                             break
                         continue
@@ -186,7 +193,7 @@ class VideoSource:
                             if self.stats.frames_overload % 100 == 1:
                                 log.warning(
                                     "%s: analysis is behind, %d frame(s) dropped so far",
-                                    self.url,
+                                    self.shown_url,
                                     self.stats.frames_overload,
                                 )
                         slot[0] = Frame(image, index, datetime.now(UTC))

@@ -11,8 +11,8 @@ from analytics_pipeline.analyzer.anpr import (
     RapidOcrEngine,
     normalise_plate,
 )
-from analytics_pipeline.analyzer.detection import Detection
 from analytics_pipeline.analyzer.synthetic import background, draw_car, random_plate
+from analytics_pipeline.analyzer.types import Detection, PlateRead
 
 
 @pytest.fixture(scope="module")
@@ -72,16 +72,16 @@ def test_paddleocr_never_downloads_a_missing_model(tmp_path) -> None:
 
 
 def test_best_read_is_the_most_frequent_text_and_settles() -> None:
-    from analytics_pipeline.analyzer.anpr import SETTLED_READS, PlateRead, VehiclePlates
+    from analytics_pipeline.analyzer.anpr import SETTLED_READS, VehiclePlates
 
     plates = VehiclePlates(track_id=1, class_name="car")
     plates.reads += [
-        PlateRead("AB12CDE", 0.9, [0, 0, 1, 1]),
-        PlateRead("A812CDE", 0.95, []),
-        PlateRead("AB12CDE", 0.8, []),
+        PlateRead(0, 0, 1, 1, "AB12CDE", 0.9),
+        PlateRead(0, 0, 1, 1, "A812CDE", 0.95),
+        PlateRead(0, 0, 1, 1, "AB12CDE", 0.8),
     ]
     best = plates.best()
     assert (best.text, best.confidence) == ("AB12CDE", 0.9)  # votes first, then confidence
     assert not plates.settled
-    plates.reads += [PlateRead("AB12CDE", 0.9, [])] * (SETTLED_READS - 2)
+    plates.reads += [PlateRead(0, 0, 1, 1, "AB12CDE", 0.9)] * (SETTLED_READS - 2)
     assert plates.settled

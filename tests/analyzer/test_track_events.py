@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from analytics_pipeline.analyzer.detection import Detection
-from analytics_pipeline.analyzer.tracking import TrackBook
+from analytics_pipeline.analyzer.track_events import TrackBook
+from analytics_pipeline.analyzer.types import Detection
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -23,7 +23,7 @@ def test_enters_after_min_hits_and_leaves_when_lost() -> None:
     assert book.update([seen(1, 14)], T0 + timedelta(seconds=0.4)) == ([], [])
     _, left = book.update([], T0 + timedelta(seconds=1.5))
     assert [t.track_id for t in left] == [1]
-    data = left[0].event_data("left")
+    data = left[0].payload("left").event_data()
     assert data["dwell_seconds"] == 0.4 and data["box"] == [14, 10, 34, 60]
     assert data["first_seen"] == T0.isoformat()
 

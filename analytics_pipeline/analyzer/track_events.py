@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
-from analytics_pipeline.analyzer.detection import Detection
+from analytics_pipeline.analyzer.types import Detection
+from analytics_pipeline.payloads import TrackingData
 
 
 @dataclass
@@ -26,18 +28,18 @@ class Track:
     def dwell_seconds(self) -> float:
         return round((self.last_seen - self.first_seen).total_seconds(), 3)
 
-    def event_data(self, action: str) -> dict:
-        """``event_data`` of a tracking event (docs/events.md)."""
-        return {
-            "action": action,
-            "track_id": self.track_id,
-            "class": self.class_name,
-            "confidence": round(self.best_confidence, 4),
-            "box": self.last.box,
-            "first_seen": self.first_seen.isoformat(),
-            "last_seen": self.last_seen.isoformat(),
-            "dwell_seconds": self.dwell_seconds,
-        }
+    def payload(self, action: Literal["entered", "left"]) -> TrackingData:
+        """The ``event_data`` of a tracking event (docs/events.md)."""
+        return TrackingData(
+            action=action,
+            track_id=self.track_id,
+            class_name=self.class_name,
+            confidence=round(self.best_confidence, 4),
+            box=self.last.box,
+            first_seen=self.first_seen,
+            last_seen=self.last_seen,
+            dwell_seconds=self.dwell_seconds,
+        )
 
 
 class TrackBook:

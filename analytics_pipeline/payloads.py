@@ -1,0 +1,111 @@
+"""The ``event_data`` of each event type, as typed models (the contract in docs/events.md).
+
+The analyzer builds its events' data through these models, the log's tombstone through
+:class:`EventDeletedData`; readers may validate stored data with :data:`PAYLOADS`. A test
+checks that docs/events.md documents exactly these fields.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+IsoTime = Annotated[datetime, PlainSerializer(lambda moment: moment.isoformat(), return_type=str)]
+"""A time stored as ``datetime.isoformat()`` (``+00:00``, as the log has always held it)."""
+
+Box = list[float]
+"""``[x1, y1, x2, y2]`` in pixels of the analysed frame."""
+
+
+class Payload(BaseModel):
+    """Base of every ``event_data`` model: ``class`` is spelt ``class_name`` in Python."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_by_name=True, serialize_by_alias=True
+    )
+    OMIT_NONE: ClassVar[bool] = False  # leave out optional fields that have no value
+
+    def event_data(self) -> dict[str, Any]:
+        """The JSON-ready ``event_data`` of an event."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=self.OMIT_NONE)
+
+
+class MotionData(Payload):
+    """``motion``: motion started or ended (one event each, never one per frame)."""
+
+    OMIT_NONE: ClassVar[bool] = True
+
+    state: Literal["started", "ended"]
+    area_percent: float = Field(description="Moving share of the frame, in %.")
+    regions: list[list[int]] = Field(description="Boxes of the moving areas; empty on ended.")
+    duration_seconds: float | None = Field(default=None, description="Only on ended.")
+
+
+class DetectedObject(Payload):
+    """One object of a ``detection`` event."""
+
+    class_name: str = Field(alias="class")
+    confidence: float
+    box: Box
+    track_id: int | None = Field(default=None, description="null while not tracked.")
+
+
+class DetectionData(Payload):
+    """``detection``: the objects seen at the start of a burst of detections."""
+
+    objects: list[DetectedObject]
+    counts: dict[str, int] = Field(description="Objects per class.")
+
+
+class TrackingData(Payload):
+    """``tracking``: a tracked object entered or left."""
+
+    action: Literal["entered", "left"]
+    track_id: int
+    class_name: str = Field(alias="class")
+    confidence: float = Field(description="The best confidence over the track.")
+    box: Box = Field(description="Where the object was last seen.")
+    first_seen: IsoTime
+    last_seen: IsoTime
+    dwell_seconds: float
+
+
+class PlateReadData(Payload):
+    """One OCR read of a plate."""
+
+    text: str
+    confidence: float
+
+
+class AnprData(Payload):
+    """``anpr``: the plate of one vehicle track (its most frequent read)."""
+
+    plate: str = Field(description="Upper case, letters and digits only.")
+    confidence: float
+    plate_box: Box
+    track_id: int = Field(description="The vehicle's track.")
+    class_name: str = Field(alias="class", description="The vehicle's class.")
+    reads: list[PlateReadData]
+
+
+class EventDeletedData(Payload):
+    """``event_deleted``: the tombstone of an event deleted through the API."""
+
+    deleted_id: int = Field(description="The deleted event's position (id).")
+    deleted_event_id: uuid.UUID
+    deleted_event_type: str
+    deleted_timestamp: IsoTime
+    snapshot_deleted: bool
+
+
+PAYLOADS: dict[str, type[Payload]] = {
+    "motion": MotionData,
+    "detection": DetectionData,
+    "tracking": TrackingData,
+    "anpr": AnprData,
+    "event_deleted": EventDeletedData,
+}
+"""The ``event_data`` model of each event type."""
