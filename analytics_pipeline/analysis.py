@@ -3,12 +3,12 @@ worker processes, and the run's summary as lines a person reads."""
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 from collections.abc import Collection
 
 from analytics_pipeline.analyzer.runner import AnalyzerService, RunSummary, worker_filter
 from analytics_pipeline.config import Settings
+from analytics_pipeline.logs import configure_logging
 from analytics_pipeline.shutdown import stop_on_signals
 
 
@@ -39,10 +39,7 @@ def _worker(
     until_end: bool,
 ) -> None:
     """One worker process of ``analyze --workers N`` (module level, so that spawn can run it)."""
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)-7s %(processName)s %(name)s: %(message)s",
-    )
+    configure_logging(settings.log_level, settings.log_format)
     in_share = worker_filter(index, workers)
     service = AnalyzerService(
         settings, realtime=realtime, until_end=until_end, progress=False, relay=index == 0

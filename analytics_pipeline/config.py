@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from croniter import croniter
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
@@ -57,6 +58,9 @@ class Settings(BaseSettings):
     thumbnails_dir: Path = Field(default=Path("thumbnails"))
     thumbnail_width: int = Field(default=320, ge=32, le=2048)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text for people; json: one object per line."
+    )
     reports_dir: Path = Field(default=Path("reports"))
     stats_start_date: date | None = Field(
         default=None,
@@ -122,8 +126,8 @@ class Settings(BaseSettings):
     @field_validator("retention_cron", "report_cron")
     @classmethod
     def _cron(cls, value: str) -> str:
-        if len(value.split()) != 5:
-            raise ValueError("must be a five-field cron expression, e.g. '0 3 * * *'")
+        if len(value.split()) != 5 or not croniter.is_valid(value):
+            raise ValueError("must be a valid five-field cron expression, e.g. '0 3 * * *'")
         return value
 
     @field_validator("log_level", mode="before")

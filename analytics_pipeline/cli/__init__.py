@@ -6,9 +6,6 @@ Exit codes: 0 success; 1 the command ran but some input was rejected or a thing 
 
 from __future__ import annotations
 
-import logging
-import sys
-
 import click
 
 from analytics_pipeline.cli.analysis import analyze, demo
@@ -24,6 +21,7 @@ from analytics_pipeline.cli.services import (
     serve,
 )
 from analytics_pipeline.config import ConfigError, load_settings
+from analytics_pipeline.logs import configure_logging
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,11 +37,7 @@ def main(ctx: click.Context, env_file: str) -> None:
         settings = load_settings(env_file)
     except ConfigError as exc:
         fail(str(exc), EXIT_CONFIG)
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(settings.log_level, settings.log_format)
     state = Context(settings)
     ctx.obj = state
     ctx.call_on_close(state.close)

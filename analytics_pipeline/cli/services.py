@@ -15,6 +15,7 @@ import redis
 from analytics_pipeline.cli.context import EXIT_UNREACHABLE, Context, fail, pass_context
 from analytics_pipeline.db import create_pool
 from analytics_pipeline.eventlog import EventLog
+from analytics_pipeline.logs import uvicorn_log_config
 from analytics_pipeline.relay import Relay
 from analytics_pipeline.shutdown import stop_on_signals
 
@@ -68,6 +69,7 @@ def serve(state: Context, host: str | None, port: int | None) -> None:
         host=host or settings.api_host,
         port=port or settings.api_port,
         log_level=settings.log_level.lower(),
+        log_config=uvicorn_log_config(),
     )
 
 
