@@ -76,6 +76,13 @@ class Settings(BaseSettings):
     retention_cron: str = "0 3 * * *"
     report_cron: str = "0 6 * * *"
 
+    webhook_senders: int = Field(default=2, ge=1, le=64)
+    webhook_max_attempts: int = Field(default=10, ge=1, le=1000)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    webhook_retry_base_seconds: float = Field(default=5.0, gt=0)
+    webhook_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    consumer_claim_idle_seconds: float = Field(default=30.0, gt=0)
+
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8069, ge=1, le=65535)
     api_keys: str = Field(default="", description="Comma-separated keys that may write.")

@@ -101,11 +101,44 @@ class EventDeletedData(Payload):
     snapshot_deleted: bool
 
 
+class PlateMatchData(Payload):
+    """``plate_match``: an ``anpr`` read matched a watched plate (the watchlist worker)."""
+
+    watched_plate: str
+    label: str = Field(description="The watchlist entry's label.")
+    read_plate: str = Field(description="The plate as read by the source anpr event.")
+    distance: int = Field(description="Edit distance after mapping OCR confusions (0 or 1).")
+    edits: int = Field(description="Plain edit distance between the normalised plates.")
+    match: Literal["exact", "near"]
+    source_event_id: uuid.UUID
+    source_position: int
+    camera_id: str
+    confidence: float | None = None
+    track_id: int | None = None
+
+
+class AnprRereadData(Payload):
+    """``anpr_reread``: an ``anpr`` event's plate read again from its snapshot (the Dagster
+    ``plate_reread`` backfill), with another engine or plate pattern."""
+
+    source_event_id: uuid.UUID
+    source_position: int = Field(description="The anpr event's position (id).")
+    engine: str = Field(description="The OCR engine of the re-read.")
+    plate_pattern: str | None = Field(description="The pattern applied; null: plate-likeness.")
+    previous_plate: str = Field(description="The plate the anpr event holds.")
+    read_plate: str | None = Field(description="The plate read again; null: unreadable.")
+    confidence: float | None
+    plate_box: Box | None = Field(description="Where the re-read found the plate.")
+    changed: bool = Field(description="Read, and not the previous plate.")
+
+
 PAYLOADS: dict[str, type[Payload]] = {
     "motion": MotionData,
     "detection": DetectionData,
     "tracking": TrackingData,
     "anpr": AnprData,
+    "anpr_reread": AnprRereadData,
     "event_deleted": EventDeletedData,
+    "plate_match": PlateMatchData,
 }
 """The ``event_data`` model of each event type."""

@@ -33,6 +33,17 @@ COMMANDS = [
     ["dagster-dev"],
     ["dagster"],
     ["graphql-schema"],
+    ["webhooks"],
+    ["webhooks", "add"],
+    ["webhooks", "list"],
+    ["webhooks", "remove"],
+    ["webhooks", "failures"],
+    ["webhooks", "retry"],
+    ["plates"],
+    ["plates", "watch"],
+    ["plates", "unwatch"],
+    ["plates", "list"],
+    ["deliver"],
 ]
 
 

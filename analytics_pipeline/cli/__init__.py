@@ -12,7 +12,9 @@ from analytics_pipeline.cli.analysis import analyze, demo
 from analytics_pipeline.cli.cameras import cameras
 from analytics_pipeline.cli.context import EXIT_CONFIG, Context, fail
 from analytics_pipeline.cli.database import db
+from analytics_pipeline.cli.deliver import deliver
 from analytics_pipeline.cli.events import events
+from analytics_pipeline.cli.plates import plates
 from analytics_pipeline.cli.services import (
     dagster_command,
     dagster_dev,
@@ -20,6 +22,7 @@ from analytics_pipeline.cli.services import (
     relay,
     serve,
 )
+from analytics_pipeline.cli.webhooks import webhooks
 from analytics_pipeline.config import ConfigError, load_settings
 from analytics_pipeline.logs import configure_logging
 
@@ -54,6 +57,9 @@ for command in (
     dagster_command,
     graphql_schema,
     demo,
+    webhooks,
+    plates,
+    deliver,
 ):
     main.add_command(command)
 
