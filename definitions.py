@@ -1,17 +1,22 @@
-"""The Dagster code location (workspace.yaml): assets/ and sensors/, with their resources."""
+"""The Dagster code location (workspace.yaml): assets/ with their jobs, sensors/ with the
+schedules, and the resources Dagster builds at run time.
+
+Importing it has no side effect: no database is read (the partitions start at
+STATS_START_DATE), no service setting is loaded (resources read theirs when a run needs
+them). Steps run in the run's own process (in-process executor), so stopping a run or a
+``dagster asset materialize`` stops its step with it.
+"""
 
 from __future__ import annotations
 
-from dagster import Definitions
+from dagster import Definitions, in_process_executor
 
-from analytics_pipeline.config import get_settings
-from assets.reports import daily_report
-from assets.resources import resources_from_settings
-from assets.retention import no_orphans_after_retention, retention
-from assets.statistics import daily_event_stats, daily_totals_match_log
-from assets.thumbnails import snapshot_thumbnails
+from assets.reports import daily_report, daily_report_job
+from assets.resources import default_resources
+from assets.retention import no_orphans_after_retention, retention, retention_job
+from assets.statistics import daily_event_stats, daily_stats_job, daily_totals_match_log
+from assets.thumbnails import snapshot_thumbnails, thumbnails_job
 from sensors.event_log import event_log_sensor
-from sensors.jobs import daily_report_job, daily_stats_job, retention_job, thumbnails_job
 from sensors.schedules import daily_report_schedule, retention_schedule
 
 defs = Definitions(
@@ -20,5 +25,6 @@ defs = Definitions(
     jobs=[daily_stats_job, thumbnails_job, retention_job, daily_report_job],
     sensors=[event_log_sensor],
     schedules=[retention_schedule, daily_report_schedule],
-    resources=resources_from_settings(get_settings()),
+    resources=default_resources(),
+    executor=in_process_executor,
 )

@@ -269,7 +269,8 @@ class EventLog:
         )
 
     def purge(self, positions: Sequence[int]) -> list[PurgedEvent]:
-        """Remove events through the explicit purge path (retention, erasure)."""
+        """Remove events through the explicit purge path (retention, erasure), with their
+        ``deleted_events`` rows."""
         with self.pool.connection() as conn, conn.transaction():
             rows = conn.execute(query("purge_events"), {"ids": list(positions)}).fetchall()
         return [PurgedEvent(r["id"], str(r["event_id"]), r["snapshot_path"]) for r in rows]

@@ -1,12 +1,17 @@
-"""``daily_report``: an HTML report with an hourly chart and the data, per day."""
+"""``daily_report``: an HTML report with an hourly chart and the data, per day; its job."""
 
 from datetime import date
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    define_asset_job,
+)
 
-from analytics_pipeline.reports import write_report
 from assets.partitions import daily_partitions
-from assets.resources import EventLogResource, SnapshotsResource
+from assets.resources import EventLogResource, ReportsResource
 from assets.statistics import daily_event_stats
 
 
@@ -17,13 +22,23 @@ from assets.statistics import daily_event_stats
     kinds={"html", "parquet"},
 )
 def daily_report(
-    context: AssetExecutionContext, event_log: EventLogResource, files: SnapshotsResource
+    context: AssetExecutionContext, event_log: EventLogResource, reports: ReportsResource
 ) -> MaterializeResult:
     """Writes REPORTS_DIR/<day>/report.html, hourly.png, counts.csv and counts.parquet."""
-    report = write_report(event_log.pool, files.reports, date.fromisoformat(context.partition_key))
+    from analytics_pipeline.reports import write_report  # polars, OpenCV: only when it runs
+
+    day = date.fromisoformat(context.partition_key)
+    report = write_report(event_log.pool, reports.folder, day)
     return MaterializeResult(
         metadata={
             "folder": MetadataValue.path(str(report.folder)),
             "files": MetadataValue.json(report.files),
         }
     )
+
+
+daily_report_job = define_asset_job(
+    "daily_report_job",
+    selection=[daily_event_stats, daily_report],
+    description="Recompute a day's statistics and report.",
+)

@@ -1,4 +1,4 @@
-"""``retention``: expired events leave with their files; orphan files are swept."""
+"""``retention``: expired events leave with their files; orphan files are swept; its job."""
 
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -11,6 +11,7 @@ from dagster import (
     MetadataValue,
     asset,
     asset_check,
+    define_asset_job,
 )
 
 from analytics_pipeline.retention import Retention
@@ -35,29 +36,31 @@ def retention(
     context: AssetExecutionContext,
     config: RetentionConfig,
     event_log: EventLogResource,
-    files: SnapshotsResource,
+    snapshots: SnapshotsResource,
     retention_policy: RetentionPolicyResource,
     stream: RedisResource,
 ) -> MaterializeResult:
-    """Drops whole day partitions past the longest policy, purges other expired and deleted
-    events with their snapshot and thumbnail, enforces the snapshot quota, sweeps orphans,
-    and makes the log's partitions for the coming week."""
+    """Finishes what an interrupted run left, drops whole day partitions past the longest
+    policy (detached concurrently: readers are never blocked), purges other expired and
+    deleted events with their snapshot and thumbnail, sweeps orphans past the grace period,
+    enforces the snapshot quota on the bytes live rows reference, and makes the log's
+    partitions for the coming week. Safe to kill at any point and run again."""
     policy = retention_policy.policy
-    report = Retention(event_log.pool, files.thumbnails).run(policy, dry_run=config.dry_run)
+    report = Retention(event_log.pool, snapshots.thumbnails).run(policy, dry_run=config.dry_run)
     if not config.dry_run:
         today = datetime.now(UTC).date()
         event_log.event_log.ensure_partitions(
             [today + timedelta(days=d) for d in range(PARTITIONS_AHEAD + 1)]
         )
     try:
-        stream_length: int | str = stream.client().xlen(stream.stream)
+        stream_length: int | str = stream.client().xlen(stream.stream_key)
     except Exception as exc:
         stream_length = f"unavailable: {exc}"
     summary = asdict(report)
     context.log.info(f"retention {'(dry run) ' if config.dry_run else ''}{summary}")
     return MaterializeResult(
         metadata={
-            **{k: v for k, v in summary.items() if k != "partitions_dropped"},
+            **{k: v for k, v in summary.items() if k != "partitions_dropped" and v is not None},
             "partitions_dropped": MetadataValue.json(report.partitions_dropped),
             "policy": MetadataValue.json(
                 {
@@ -72,20 +75,27 @@ def retention(
     )
 
 
+retention_job = define_asset_job(
+    "retention_job", selection=[retention], description="Apply the retention policy."
+)
+
+
 @asset_check(asset=retention, description="No orphan files, no rows without their file.")
 def no_orphans_after_retention(
     event_log: EventLogResource,
-    files: SnapshotsResource,
+    snapshots: SnapshotsResource,
     retention_policy: RetentionPolicyResource,
 ) -> AssetCheckResult:
-    checker = Retention(event_log.pool, files.thumbnails)
-    snapshots, thumbnails = checker.orphans(retention_policy.policy, datetime.now(UTC))
+    checker = Retention(event_log.pool, snapshots.thumbnails)
+    orphan_snapshots, orphan_thumbnails = checker.orphans(
+        retention_policy.policy, datetime.now(UTC)
+    )
     rows_missing = checker.rows_missing_files()
     return AssetCheckResult(
-        passed=not snapshots and not thumbnails and rows_missing == 0,
+        passed=not orphan_snapshots and not orphan_thumbnails and rows_missing == 0,
         metadata={
-            "orphan_snapshots": len(snapshots),
-            "orphan_thumbnails": len(thumbnails),
+            "orphan_snapshots": len(orphan_snapshots),
+            "orphan_thumbnails": len(orphan_thumbnails),
             "rows_missing_files": rows_missing,
         },
     )

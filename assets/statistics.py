@@ -1,4 +1,4 @@
-"""``daily_event_stats``: per-day statistics of the log, computed with polars."""
+"""``daily_event_stats``: per-day statistics of the log, computed with polars; its job."""
 
 from datetime import date, timedelta
 
@@ -9,6 +9,7 @@ from dagster import (
     MetadataValue,
     asset,
     asset_check,
+    define_asset_job,
 )
 
 from analytics_pipeline.daily_stats import compute_day, log_counts, read_daily_stats, write_day
@@ -34,6 +35,11 @@ def daily_event_stats(
             "top_plates": MetadataValue.json(stats.top_plates),
         }
     )
+
+
+daily_stats_job = define_asset_job(
+    "daily_stats_job", selection=[daily_event_stats], description="Recompute one day's statistics."
+)
 
 
 @asset_check(asset=daily_event_stats, description="Derived totals equal the log's counts.")

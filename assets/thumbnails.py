@@ -1,6 +1,6 @@
-"""``snapshot_thumbnails``: a 320 px JPEG for every snapshot (idempotent)."""
+"""``snapshot_thumbnails``: a 320 px JPEG for every snapshot (idempotent); its job."""
 
-from dagster import AssetExecutionContext, Config, MaterializeResult, asset
+from dagster import AssetExecutionContext, Config, MaterializeResult, asset, define_asset_job
 
 from analytics_pipeline.db import query
 from assets.resources import EventLogResource, SnapshotsResource
@@ -19,10 +19,10 @@ def snapshot_thumbnails(
     context: AssetExecutionContext,
     config: ThumbnailsConfig,
     event_log: EventLogResource,
-    files: SnapshotsResource,
+    snapshots: SnapshotsResource,
 ) -> MaterializeResult:
     """Makes the thumbnails that are missing; existing ones are left alone."""
-    store = files.thumbnails
+    store = snapshots.thumbnails
     made = existing = missing = made_bytes = 0
     after = config.after_position
     while True:
@@ -54,3 +54,8 @@ def snapshot_thumbnails(
             "last_position": after,
         }
     )
+
+
+thumbnails_job = define_asset_job(
+    "thumbnails_job", selection=[snapshot_thumbnails], description="Make missing thumbnails."
+)

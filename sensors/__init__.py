@@ -1,1 +1,2 @@
-"""Dagster sensors, schedules and the jobs they start."""
+"""Dagster sensors and schedules: they watch the log and the clock and start the jobs that
+live beside their assets in ``assets/``."""

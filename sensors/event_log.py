@@ -4,25 +4,14 @@ from datetime import date, datetime
 
 from dagster import RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
-from analytics_pipeline.eventlog import START, Cursor
+from analytics_pipeline.eventlog import format_cursor, parse_cursor
 from analytics_pipeline.events import StoredEvent
 from assets.partitions import daily_partitions
 from assets.resources import EventLogResource
-from sensors.jobs import daily_stats_job, thumbnails_job
+from assets.statistics import daily_stats_job
+from assets.thumbnails import thumbnails_job
 
 BATCH = 20_000
-
-
-def parse_cursor(text: str | None) -> Cursor:
-    """The sensor's cursor ("txid:position"); the log's start when there is none."""
-    if not text:
-        return START
-    txid, _, position = text.partition(":")
-    return int(txid), int(position)
-
-
-def format_cursor(cursor: Cursor) -> str:
-    return f"{cursor[0]}:{cursor[1]}"
 
 
 def affected_day(event: StoredEvent) -> date:

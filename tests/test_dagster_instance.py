@@ -1,16 +1,32 @@
-"""Runs stored in PostgreSQL through dagster.yaml (dagster-postgres), as `dagster dev` does."""
+"""Runs stored in PostgreSQL through dagster.yaml (dagster-postgres), as `dagster dev` does;
+a stopped materialize stops its step; run monitoring marks a killed run failed."""
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from dagster import DagsterInstance, materialize
+from dagster import DagsterInstance, DagsterRunStatus, materialize
+from dagster._daemon.monitoring.run_monitoring import monitor_started_run
 
 from analytics_pipeline.config import Settings
-from analytics_pipeline.dagster_instance import dagster_postgres_url, prepare_dagster_environment
+from analytics_pipeline.dagster_instance import (
+    LocalRunLauncher,
+    dagster_postgres_url,
+    prepare_dagster_environment,
+)
+from analytics_pipeline.retention import PAUSE_AT_ENV, PAUSED_FILE_ENV
 from tests.conftest import drop_database
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_materializations_are_stored_in_postgres(
@@ -41,3 +57,91 @@ def test_materializations_are_stored_in_postgres(
             assert conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
     finally:
         drop_database(dagster_db)
+
+
+@pytest.fixture
+def dagster_home(database_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The environment of `analytics-pipeline dagster ...` on this test's database and
+    folders, with an orphan file old enough for retention to sweep."""
+    settings = Settings(_env_file=None, database_url=database_url)
+    env = prepare_dagster_environment(settings, home=tmp_path / "home")
+    orphan = tmp_path / "snapshots" / "lost" / "orphan.png"
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(b"lost")
+    os.utime(orphan, (time.time() - 7200, time.time() - 7200))
+    env |= {
+        "DATABASE_URL": database_url,
+        "SNAPSHOTS_DIR": str(tmp_path / "snapshots"),
+        "THUMBNAILS_DIR": str(tmp_path / "thumbnails"),
+        "REPORTS_DIR": str(tmp_path / "reports"),
+    }
+    yield env
+    drop_database(dagster_postgres_url(settings).rsplit("/", 1)[1])
+
+
+def materialize_retention_until_it_sweeps(env: dict[str, str], tmp_path: Path) -> subprocess.Popen:
+    """`dagster asset materialize --select retention`, paused in its step; its pid."""
+    paused = tmp_path / "paused"
+    dagster = str(Path(sys.executable).parent / "dagster")
+    process = subprocess.Popen(
+        [dagster, "asset", "materialize", "--select", "retention", "-f", "definitions.py"],
+        cwd=ROOT,
+        env=os.environ | env | {PAUSE_AT_ENV: "sweep:1", PAUSED_FILE_ENV: str(paused)},
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while not paused.exists():
+        assert process.poll() is None, "materialize ended before its step paused"
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    return process
+
+
+def group_members(group: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getpgid(int(entry.name)) == group:
+                    members.append(int(entry.name))
+            except ProcessLookupError:
+                pass
+    return members
+
+
+def the_run(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> tuple:
+    for name in ("DAGSTER_HOME", "DAGSTER_POSTGRES_URL"):
+        monkeypatch.setenv(name, env[name])
+    instance = DagsterInstance.get()
+    [record] = instance.get_run_records()
+    return instance, record
+
+
+def test_a_stopped_materialize_stops_its_step(
+    dagster_home: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    process = materialize_retention_until_it_sweeps(dagster_home, tmp_path)
+    process.send_signal(signal.SIGTERM)  # the CLI only, as a user's Ctrl-C or kill would
+    process.wait(60)
+    assert group_members(process.pid) == []  # no step left running in a child process
+    instance, record = the_run(dagster_home, monkeypatch)
+    with instance:
+        assert record.dagster_run.status == DagsterRunStatus.FAILURE
+
+
+def test_run_monitoring_marks_a_killed_run_failed(
+    dagster_home: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    process = materialize_retention_until_it_sweeps(dagster_home, tmp_path)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(60)
+    instance, record = the_run(dagster_home, monkeypatch)
+    with instance:
+        assert instance.run_monitoring_enabled
+        assert isinstance(instance.run_launcher, LocalRunLauncher)
+        assert record.dagster_run.status == DagsterRunStatus.STARTED  # what kill -9 leaves
+        monitor_started_run(instance, None, record, logging.getLogger(__name__))  # one tick
+        run = instance.get_run_by_id(record.dagster_run.run_id)
+        assert run.status == DagsterRunStatus.FAILURE

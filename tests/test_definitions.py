@@ -1,7 +1,14 @@
-"""The Dagster code location loads, as workspace.yaml names it."""
+"""The Dagster code location loads, as workspace.yaml names it, with no side effect."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import yaml
@@ -17,6 +24,8 @@ def test_workspace_points_at_the_definitions() -> None:
     instance = yaml.safe_load((ROOT / "dagster.yaml").read_text())
     assert instance["telemetry"]["enabled"] is False
     assert instance["storage"]["postgres"]["postgres_url"] == {"env": "DAGSTER_POSTGRES_URL"}
+    assert instance["run_monitoring"]["enabled"] is True
+    assert instance["run_launcher"]["class"] == "LocalRunLauncher"
 
 
 def test_definitions_load_with_assets_checks_jobs_sensor_and_schedules() -> None:
@@ -29,12 +38,97 @@ def test_definitions_load_with_assets_checks_jobs_sensor_and_schedules() -> None
     stats = repository.asset_graph.get(AssetKey("daily_event_stats"))
     assert isinstance(stats.partitions_def, DailyPartitionsDefinition)
     assert stats.partitions_def.get_first_partition_key() == "2026-01-01"
-    assert {job.name for job in repository.get_all_jobs()} >= {
-        "daily_stats_job",
-        "thumbnails_job",
-        "retention_job",
-        "daily_report_job",
-    }
+    jobs = {job.name: job for job in repository.get_all_jobs()}
+    assert set(jobs) >= {"daily_stats_job", "thumbnails_job", "retention_job", "daily_report_job"}
+    # Steps run in the run's process: stopping the run (or the CLI) stops the step.
+    assert jobs["retention_job"].executor_def.name == "in_process"
     assert [s.name for s in repository.sensor_defs] == ["event_log_sensor"]
     crons = {s.name: s.cron_schedule for s in repository.schedule_defs}
     assert crons == {"retention_schedule": "0 3 * * *", "daily_report_schedule": "0 6 * * *"}
+    assert set(repository.get_top_level_resources()) == {
+        "event_log",
+        "snapshots",
+        "reports",
+        "stream",
+        "retention_policy",
+    }
+
+
+def test_jobs_live_beside_the_assets_they_run() -> None:
+    from assets.reports import daily_report_job
+    from assets.retention import retention_job
+    from assets.statistics import daily_stats_job
+    from assets.thumbnails import thumbnails_job
+
+    assert importlib.util.find_spec("sensors.jobs") is None
+    names = {daily_report_job.name, retention_job.name, daily_stats_job.name, thumbnails_job.name}
+    assert len(names) == 4
+
+
+PROBE = """
+import json, time
+began = time.perf_counter()
+from definitions import defs
+seconds = time.perf_counter() - began
+repository = defs.get_repository_def()
+stats = repository.asset_graph.get(__import__("dagster").AssetKey("daily_event_stats"))
+print(json.dumps({
+    "seconds": seconds,
+    "first_partition": stats.partitions_def.get_first_partition_key(),
+    "crons": sorted(s.cron_schedule for s in repository.schedule_defs),
+    "resources": {k: r.model_dump() for k, r in defs.resources.items()},
+}))
+"""
+
+
+def import_definitions(**env: str) -> dict:
+    """Import definitions.py in a fresh process with PostgreSQL and Redis at a port that
+    records every connection made to it (none may be)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    connections: list[object] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            connections.append(connection)
+            connection.close()
+
+    threading.Thread(target=accept, daemon=True).start()
+    environment = {k: v for k, v in os.environ.items() if k != "STATS_START_DATE"}
+    environment |= {
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{port}/analytics",
+        "REDIS_URL": f"redis://127.0.0.1:{port}/0",
+        **env,
+    }
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", PROBE],
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+    finally:
+        listener.close()
+    assert connections == [], "importing the definitions connected to PostgreSQL or Redis"
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_importing_the_definitions_touches_no_database() -> None:
+    plain = import_definitions()
+    print(f"\nimport definitions, PostgreSQL unreachable: {plain['seconds']:.2f} s")
+    assert plain["first_partition"] == "2026-01-01"  # the static default
+    assert plain["crons"] == ["0 3 * * *", "0 6 * * *"]
+    assert plain["resources"]["event_log"] == {"database_url": None}  # read at run time
+    chosen = import_definitions(
+        STATS_START_DATE="2026-02-03", RETENTION_CRON="30 2 * * *", REPORT_CRON="0 7 * * 1"
+    )
+    assert chosen["first_partition"] == "2026-02-03"
+    assert chosen["crons"] == ["0 7 * * 1", "30 2 * * *"]
+    assert chosen["resources"] == plain["resources"]

@@ -16,6 +16,7 @@ from analytics_pipeline.snapshots import SnapshotStore
 from assets.resources import (
     EventLogResource,
     RedisResource,
+    ReportsResource,
     RetentionPolicyResource,
     SnapshotsResource,
 )
@@ -28,14 +29,15 @@ DAY1 = datetime(2026, 6, 1, tzinfo=UTC)
 def resources(database_url: str, stream_key: str, tmp_path: Path) -> dict[str, Any]:
     return {
         "event_log": EventLogResource(database_url=database_url),
-        "files": SnapshotsResource(
+        "snapshots": SnapshotsResource(
             snapshots_dir=str(tmp_path / "snapshots"),
             thumbnails_dir=str(tmp_path / "thumbnails"),
-            reports_dir=str(tmp_path / "reports"),
+            thumbnail_width=320,
         ),
+        "reports": ReportsResource(reports_dir=str(tmp_path / "reports")),
         "stream": RedisResource(redis_url=REDIS_URL, stream=stream_key),
         "retention_policy": RetentionPolicyResource(
-            default_days=30, camera_days={}, event_type_days={}
+            default_days=30, camera_days={}, event_type_days={}, orphan_grace_minutes=60
         ),
     }
 

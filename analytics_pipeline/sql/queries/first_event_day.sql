@@ -1,1 +1,0 @@
-SELECT (min("timestamp") AT TIME ZONE 'UTC')::date AS day FROM events

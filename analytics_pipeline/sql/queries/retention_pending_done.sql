@@ -1,0 +1,1 @@
+DELETE FROM retention_pending_files WHERE path = ANY(%(paths)s::text[])
