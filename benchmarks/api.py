@@ -1,23 +1,31 @@
 """Query latency of the API against the same SQL run directly, at a stated data size.
 
     python benchmarks/api.py [--events 1000000] [--requests 200]
+    python benchmarks/api.py --probes [--events 10000] [--live-clients 200]
 
 Loads N events (16 cameras, 4 types, spread over 10 days) into a throwaway database with COPY,
 starts `analytics-pipeline serve` on it, and prints p50/p99 latency of
   * the events query (one camera, one day, page of 50): GraphQL, REST, direct SQL;
   * the stats query (one camera, one day): GraphQL, REST, direct SQL;
 with the ratios API/SQL. Requests go one at a time over loopback HTTP.
+
+``--probes`` instead serves with the hardened uvicorn settings (``api/server.py``) and measures
+the security probes of issue 21: a 24-fragment "bomb" refused while ``/health`` is polled,
+the server's memory after three distinct 900 KB queries, and N live clients all receiving a
+new event with ``/health`` green.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import random
 import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -26,6 +34,7 @@ from pathlib import Path
 
 import httpx
 import psycopg
+import redis
 from psycopg.types.json import Jsonb
 
 from analytics_pipeline.db import create_pool, drop_database, migrate, query, with_database_name
@@ -95,10 +104,117 @@ def one_camera_day(rng: random.Random) -> tuple[str, datetime, datetime]:
     return rng.choice(CAMERAS), day, day + timedelta(days=1)
 
 
+SERVER = (
+    "import sys, uvicorn\n"
+    "from analytics_pipeline.api.app import create_app\n"
+    "from analytics_pipeline.api.server import uvicorn_config\n"
+    "from analytics_pipeline.config import Settings\n"
+    "settings = Settings(_env_file=None)\n"
+    "uvicorn.run(create_app(settings), **uvicorn_config(settings, port=int(sys.argv[1])))\n"
+)
+
+
+def fragment_bomb(count: int) -> str:
+    """``count`` fragments, each spreading the previous one twice (2**count fields)."""
+    fragments = ["fragment F0 on Query { cameras { id } }"]
+    fragments += [f"fragment F{i} on Query {{ ...F{i - 1} ...F{i - 1} }}" for i in range(1, count)]
+    return " ".join(fragments) + f" {{ ...F{count - 1} }}"
+
+
+def rss_mib(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(x for x in status.splitlines() if x.startswith("VmRSS:")).split()[1]) / 1024
+
+
+def ms(seconds: list[float]) -> str:
+    return f"p50 {statistics.median(seconds) * 1000:.1f} ms, max {max(seconds) * 1000:.1f} ms"
+
+
+def probe_bomb(base: str) -> None:
+    bombs: list[float] = []
+    stop = threading.Event()
+
+    def bomber() -> None:
+        with httpx.Client(base_url=base, timeout=30) as http:
+            while not stop.is_set():
+                began = time.perf_counter()
+                response = http.post("/graphql", json={"query": fragment_bomb(24)})
+                assert response.status_code == 400, response.text
+                bombs.append(time.perf_counter() - began)
+
+    threads = [threading.Thread(target=bomber) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    health: list[float] = []
+    with httpx.Client(base_url=base, timeout=30) as http:
+        end = time.perf_counter() + 3
+        while time.perf_counter() < end:
+            began = time.perf_counter()
+            assert http.get("/health").status_code == 200
+            health.append(time.perf_counter() - began)
+            time.sleep(0.02)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    print(
+        f"24-fragment document ({len(fragment_bomb(24))} bytes), 4 clients for 3 s: "
+        f"{len(bombs)} refused (400), {ms(bombs)}; /health meanwhile: {len(health)} x 200, "
+        f"{ms(health)}"
+    )
+
+
+def probe_memory(base: str, pid: int) -> None:
+    before, took = rss_mib(pid), []
+    with httpx.Client(base_url=base, timeout=60) as http:
+        for letter in "abc":
+            began = time.perf_counter()
+            response = http.post("/graphql", json={"query": "{ " + f"{letter} " * 450_000 + "}"})
+            assert response.status_code == 400
+            took.append(time.perf_counter() - began)
+    print(
+        f"three distinct 900 KB queries: refused (400) in {ms(took)}; server RSS "
+        f"{before:.0f} MiB before, {rss_mib(pid):.0f} MiB after"
+    )
+
+
+async def probe_live(base: str, stream: str, clients: int) -> None:
+    limits = httpx.Limits(max_connections=clients + 10)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as http:
+        ready, connected, received = 0, asyncio.Event(), []
+
+        async def listen() -> None:
+            nonlocal ready
+            async with http.stream("GET", "/api/events/live") as response:
+                assert response.status_code == 200
+                async for line in response.aiter_lines():
+                    if line == ": connected":
+                        ready += 1
+                        if ready == clients:
+                            connected.set()
+                    elif line == "event: event":
+                        received.append(time.perf_counter())
+                        return
+
+        listeners = [asyncio.create_task(listen()) for _ in range(clients)]
+        await asyncio.wait_for(connected.wait(), 60)
+        health = [await http.get("/health") for _ in range(3)]
+        sent = time.perf_counter()
+        redis.Redis.from_url(REDIS_URL).xadd(stream, {"event_id": "probe", "position": "0"})
+        await asyncio.wait_for(asyncio.gather(*listeners), 60)
+        health.append(await http.get("/health"))
+    print(
+        f"{clients} live clients: {len(received)} received the new event within "
+        f"{(max(received) - sent) * 1000:.0f} ms; /health while connected: "
+        f"{[r.status_code for r in health]} ({health[0].json()})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--probes", action="store_true", help="the security probes instead")
+    parser.add_argument("--live-clients", type=int, default=200)
     args = parser.parse_args()
     name = f"analytics_bench_api_{uuid.uuid4().hex[:8]}"
     url = with_database_name(DATABASE_URL, name)
@@ -114,15 +230,18 @@ def main() -> None:
     cli = shutil.which("analytics-pipeline") or str(
         Path(sys.executable).parent / "analytics-pipeline"
     )
+    stream = f"bench:events:{uuid.uuid4().hex[:8]}"
     env = os.environ | {
         "DATABASE_URL": url,
         "REDIS_URL": REDIS_URL,
+        "REDIS_STREAM": stream,
         "LOG_LEVEL": "WARNING",
         "API_MAX_PAGE_SIZE": "200",
     }
-    server = subprocess.Popen(
-        [cli, "--env-file", "/dev/null", "serve", "--port", str(port)], env=env
-    )
+    command = [cli, "--env-file", "/dev/null", "serve", "--port", str(port)]
+    if args.probes:
+        command = [sys.executable, "-c", SERVER, str(port)]
+    server = subprocess.Popen(command, env=env)
     pool = create_pool(url, max_size=1)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -133,6 +252,11 @@ def main() -> None:
                     break
                 except httpx.TransportError:
                     time.sleep(0.1)
+            if args.probes:
+                probe_bomb(base)
+                probe_memory(base, server.pid)
+                asyncio.run(probe_live(base, stream, args.live_clients))
+                return
 
             def gql(text: str, variables: dict) -> None:
                 response = http.post("/graphql", json={"query": text, "variables": variables})
@@ -230,6 +354,7 @@ def main() -> None:
         server.wait(10)
         pool.close()
         drop_database(url)
+        redis.Redis.from_url(REDIS_URL).delete(stream)
 
 
 if __name__ == "__main__":

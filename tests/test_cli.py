@@ -147,6 +147,15 @@ def test_cameras_add_list_remove(run) -> None:
     assert missing.returncode == 1 and "no camera 'gate'" in missing.stderr
 
 
+def test_cameras_cli_never_prints_credentials(run) -> None:
+    source = "rtsp://admin:hunter2@192.0.2.1/stream1?token=s3cret"
+    added = run("cameras", "add", "gate", "--source", source)
+    assert added.returncode == 0, added.stderr
+    shown = added.stdout + run("cameras", "list").stdout + run("cameras", "list", "--json").stdout
+    assert "hunter2" not in shown and "s3cret" not in shown
+    assert "rtsp://admin:***@192.0.2.1/stream1" in shown
+
+
 def test_demo_shows_all_four_event_types_with_snapshots(run, tmp_path: Path) -> None:
     result = run("demo")
     assert result.returncode == 0, result.stderr

@@ -1,4 +1,4 @@
-"""The ASGI application: GraphQL, REST, images, health, the events page."""
+"""The ASGI application: GraphQL, REST, images, health, live events, the events page."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import redis.asyncio as aioredis
+import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -15,21 +15,31 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.schemas import SchemaGenerator
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from analytics_pipeline.api import rest
+from analytics_pipeline.api.gql.cache import DocumentCache
 from analytics_pipeline.api.graphql_route import graphql_endpoint
+from analytics_pipeline.api.health import HealthProbe
+from analytics_pipeline.api.hub import DEFAULT_MAX_CLIENTS, LiveHub
 from analytics_pipeline.api.images import serve_snapshot, serve_thumbnail
 from analytics_pipeline.api.live import live_events
+from analytics_pipeline.api.middleware import (
+    PAGE_CSP,
+    BodyLimits,
+    RequestChecks,
+    SecurityHeaders,
+)
 from analytics_pipeline.api.state import AppState
 from analytics_pipeline.cameras import CameraRegistry
 from analytics_pipeline.config import Settings
 from analytics_pipeline.db import create_pool
+from analytics_pipeline.errors import PipelineError
 from analytics_pipeline.eventlog import EventLog
 from analytics_pipeline.paths import GRAPHQL_DIR, STATIC_DIR
 from analytics_pipeline.thumbnails import ThumbnailStore
 
 log = logging.getLogger(__name__)
+GRAPHQL_WORKERS = 8  # GraphQL requests running in worker threads at once
 OPENAPI = SchemaGenerator(
     {
         "openapi": "3.0.0",
@@ -41,61 +51,28 @@ OPENAPI = SchemaGenerator(
 )
 
 
-class BodySizeLimit:
-    """Refuses request bodies over ``limit`` bytes with 413, declared or streamed."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await self._too_large(scope, receive, send)
-            return
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.limit:
-                raise HTTPException(413, f"request body over {self.limit} bytes")
-            return message
-
-        await self.app(scope, limited_receive, send)
-
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = JSONResponse({"detail": f"request body over {self.limit} bytes"}, 413)
-        await response(scope, receive, send)
-
-
 async def health(request: Request) -> Response:
     """GET /health: PostgreSQL and Redis status; 503 when either is down."""
     state: AppState = request.app.state.app
-    checks: dict[str, str] = {}
-    try:
-        await asyncio.to_thread(state.event_log.ping)
-        checks["postgres"] = "ok"
-    except Exception as exc:
-        checks["postgres"] = f"error: {type(exc).__name__}"
-    try:
-        await asyncio.wait_for(state.redis.ping(), timeout=3)
-        checks["redis"] = "ok"
-    except Exception as exc:
-        checks["redis"] = f"error: {type(exc).__name__}"
+    checks = await state.health.check()
     healthy = all(v == "ok" for v in checks.values())
     return JSONResponse(
         {"status": "ok" if healthy else "degraded", **checks}, status_code=200 if healthy else 503
     )
 
 
+async def livez(request: Request) -> Response:
+    """GET /livez: the process serves (no dependency is asked)."""
+    return JSONResponse({"status": "ok"})
+
+
 async def index(request: Request) -> Response:
     """The events page."""
-    return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+    return FileResponse(
+        STATIC_DIR / "index.html",
+        media_type="text/html",
+        headers={"Content-Security-Policy": PAGE_CSP},
+    )
 
 
 async def operation(request: Request) -> Response:
@@ -121,9 +98,23 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
+async def pipeline_error(request: Request, exc: Exception) -> Response:
+    """The project's own errors: their message is meant for the client. Bad input is a 400;
+    an error class may name another status (``http_status``)."""
+    status = getattr(exc, "http_status", 400)
+    if status >= 500:
+        log.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
+    return JSONResponse({"detail": str(exc)}, status_code=status)
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse({"detail": "internal error (logged on the server)"}, status_code=500)
+
+
+def max_live_clients(settings: Settings) -> int:
+    """``API_MAX_LIVE_CLIENTS`` when the settings have it, else ``DEFAULT_MAX_CLIENTS``."""
+    return int(getattr(settings, "api_max_live_clients", DEFAULT_MAX_CLIENTS))
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -132,23 +123,32 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         pool = await asyncio.to_thread(create_pool, settings.database_url, max_size=10)
-        client = aioredis.Redis.from_url(settings.redis_url, socket_connect_timeout=3)
+        probe = await asyncio.to_thread(HealthProbe, settings.database_url, settings.redis_url)
+        hub = LiveHub(
+            settings.redis_url, settings.redis_stream, max_clients=max_live_clients(settings)
+        )
         app.state.app = AppState(
             settings=settings,
             event_log=EventLog(pool),
             cameras=CameraRegistry(pool),
             thumbnails=ThumbnailStore.from_settings(settings),
-            redis=client,
+            live=hub,
+            health=probe,
+            documents=DocumentCache(),
+            graphql_limiter=anyio.CapacityLimiter(GRAPHQL_WORKERS),
         )
+        hub.start()
         try:
             yield
         finally:
-            await client.aclose()
+            await hub.stop()
+            await probe.close()
             await asyncio.to_thread(pool.close)
 
     routes = [
         Route("/", index, include_in_schema=False),
         Route("/health", health, include_in_schema=False),
+        Route("/livez", livez, include_in_schema=False),
         Route("/graphql", graphql_endpoint, methods=["GET", "POST"], include_in_schema=False),
         Route("/snapshots/{event_id:int}", serve_snapshot, include_in_schema=False),
         Route("/thumbnails/{event_id:int}", serve_thumbnail, include_in_schema=False),
@@ -161,7 +161,13 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={HTTPException: http_error, Exception: server_error},
+        exception_handlers={
+            HTTPException: http_error,
+            PipelineError: pipeline_error,
+            Exception: server_error,
+        },
     )
-    app.add_middleware(BodySizeLimit, limit=settings.api_max_body_bytes)
+    app.add_middleware(RequestChecks)
+    app.add_middleware(BodyLimits, limit=settings.api_max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     return app

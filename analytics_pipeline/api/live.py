@@ -1,52 +1,67 @@
-"""GET /api/events/live: new stream messages as server-sent events, for the web page."""
+"""GET /api/events/live: new stream messages as server-sent events, for the web page.
+
+The messages come from the process's one Redis reader (:class:`~analytics_pipeline.api.hub.
+LiveHub`); past its cap on live clients a new client gets a 503.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
 from collections.abc import AsyncIterator
 
-import redis.asyncio as aioredis
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from analytics_pipeline.api.auth import reader_state
-from analytics_pipeline.api.state import AppState
+from analytics_pipeline.api.hub import CLOSE, LiveClient, LiveHub, TooManyLiveClients
 
-log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 15
 
 
-async def _messages(request: Request, state: AppState) -> AsyncIterator[str]:
-    stream, last_id = state.settings.redis_stream, "$"
+async def _frames(hub: LiveHub, client: LiveClient) -> AsyncIterator[str]:
     yield ": connected\n\n"
-    while not await request.is_disconnected():
+    if not hub.available:
+        yield "event: unavailable\ndata: {}\n\n"
+    while True:
         try:
-            reply = await state.redis.xread(
-                {stream: last_id}, block=HEARTBEAT_SECONDS * 1000, count=100
-            )
-        except aioredis.RedisError as exc:
-            log.warning("live events: Redis unavailable: %s", exc)
-            yield "event: unavailable\ndata: {}\n\n"
-            await asyncio.sleep(2)
-            continue
-        if not reply:
+            frame = await asyncio.wait_for(client.queue.get(), HEARTBEAT_SECONDS)
+        except TimeoutError:
             yield ": heartbeat\n\n"
             continue
-        for _stream, messages in reply:
-            for message_id, fields in messages:
-                last_id = message_id
-                decoded = {k.decode(): v.decode() for k, v in fields.items()}
-                decoded.pop("cursor", None)
-                yield f"id: {message_id.decode()}\nevent: event\ndata: {json.dumps(decoded)}\n\n"
+        if frame is CLOSE:
+            return
+        yield str(frame)
+
+
+class LiveResponse(StreamingResponse):
+    """The event stream of one client, which leaves the hub however the stream ends."""
+
+    def __init__(self, hub: LiveHub, client: LiveClient) -> None:
+        super().__init__(
+            _frames(hub, client),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        self.hub, self.client = hub, client
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.hub.leave(self.client)
 
 
 async def live_events(request: Request) -> StreamingResponse:
     """Server-sent events: one ``event`` per new message of the Redis stream."""
     state = reader_state(request)
-    return StreamingResponse(
-        _messages(request, state),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    try:
+        client = state.live.join()
+    except TooManyLiveClients:
+        raise HTTPException(
+            503,
+            f"too many live clients ({state.live.max_clients}); try again later",
+            headers={"Retry-After": "10"},
+        ) from None
+    return LiveResponse(state.live, client)

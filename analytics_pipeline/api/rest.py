@@ -14,12 +14,14 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from analytics_pipeline import reports as reports_module
+from analytics_pipeline.api import inputs
 from analytics_pipeline.api.auth import reader_state, writer_state
 from analytics_pipeline.api.deletion import delete_event
 from analytics_pipeline.api.images import serve_snapshot
+from analytics_pipeline.api.middleware import REPORT_CSP
 from analytics_pipeline.cameras import Camera, CameraInput
 from analytics_pipeline.eventlog import EventFilter
-from analytics_pipeline.events import StoredEvent, as_utc, describe_errors, snapshot_url
+from analytics_pipeline.events import StoredEvent, describe_errors, snapshot_url, validate_camera_id
 
 _cameras_adapter = TypeAdapter(list[CameraInput])
 
@@ -41,31 +43,35 @@ def event_json(event: StoredEvent) -> dict[str, Any]:
 
 
 def camera_json(camera: Camera) -> dict[str, Any]:
-    return camera.model_dump(mode="json")
+    """A camera as REST shows it: its source URL without credentials."""
+    return camera.model_dump(mode="json") | {"source_url": camera.redacted_source_url}
 
 
 def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
     raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise HTTPException(400, f"{name} must be a whole number from {low} to {high}")
-    return int(raw)
+    return default if raw is None else inputs.whole_number(raw, name, low, high)
 
 
 def _time(request: Request, name: str) -> datetime | None:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return as_utc(datetime.fromisoformat(raw.replace("Z", "+00:00")))
-    except ValueError:
-        raise HTTPException(400, f"{name} must be an ISO 8601 date-time") from None
+    return None if raw is None or raw == "" else inputs.iso_time(raw, name)
+
+
+def _text(request: Request, name: str) -> str | None:
+    raw = request.query_params.get(name)
+    return None if raw is None else inputs.text(raw, name, 200)
+
+
+def _position(request: Request) -> int:
+    position = request.path_params["event_id"]
+    if not inputs.is_position(position):
+        raise HTTPException(404, "no such event")
+    return position
 
 
 def _filter(request: Request) -> EventFilter:
-    camera_id = request.query_params.get("camera_id")
-    event_type = request.query_params.get("event_type")
+    camera_id = _text(request, "camera_id")
+    event_type = _text(request, "event_type")
     return EventFilter(
         camera_ids=[camera_id] if camera_id else None,
         event_types=[event_type] if event_type else None,
@@ -145,7 +151,7 @@ async def get_event(request: Request) -> Response:
       404: {description: no such event, or it was deleted}
     """
     state = reader_state(request)
-    event = await run_in_threadpool(state.event_log.get, request.path_params["event_id"])
+    event = await run_in_threadpool(state.event_log.get, _position(request))
     if event is None:
         raise HTTPException(404, "no such event")
     return JSONResponse(event_json(event))
@@ -174,12 +180,13 @@ async def remove_event(request: Request) -> Response:
       200: {description: "{message, id, snapshot_deleted}"}
       401: {description: no valid API key}
       404: {description: no such event}
+      409: {description: the snapshot cannot be removed; nothing was deleted (the reason)}
     """
     state = writer_state(request)
     flag = request.query_params.get("delete_snapshot", "false").lower()
     if flag not in ("true", "false", "1", "0"):
         raise HTTPException(400, "delete_snapshot must be true or false")
-    position = request.path_params["event_id"]
+    position = _position(request)
     event, erased = await run_in_threadpool(delete_event, state, position, flag in ("true", "1"))
     if event is None:
         raise HTTPException(404, "no such event")
@@ -196,11 +203,14 @@ async def register_cameras(request: Request) -> Response:
     responses:
       201: {description: "{cameras: [...]}"}
       401: {description: no valid API key}
+      415: {description: the body is not JSON}
       422: {description: a camera is invalid; none was registered}
     """
     state = writer_state(request)
+    document = inputs.json_document(await request.body())
+    inputs.plain_json(document, "the request body")
     try:
-        cameras = _cameras_adapter.validate_json(await request.body())
+        cameras = _cameras_adapter.validate_python(document)
     except ValidationError as exc:
         raise HTTPException(422, f"invalid cameras: {describe_errors(exc)}") from None
     stored = await run_in_threadpool(lambda: [state.cameras.register(c) for c in cameras])
@@ -231,6 +241,10 @@ async def remove_camera(request: Request) -> Response:
     """
     state = writer_state(request)
     camera_id = request.path_params["camera_id"]
+    try:
+        validate_camera_id(camera_id)
+    except ValueError:
+        raise HTTPException(404, "no such camera") from None
     if not await run_in_threadpool(state.cameras.remove, camera_id):
         raise HTTPException(404, "no such camera")
     return JSONResponse({"message": f"camera {camera_id} removed"})
@@ -277,7 +291,7 @@ async def report_file(request: Request) -> Response:
     path = state.settings.reports_dir.resolve() / day.isoformat() / name
     if not path.is_file():
         raise HTTPException(404, "no such report file")
-    return FileResponse(path)
+    return FileResponse(path, headers={"Content-Security-Policy": REPORT_CSP})
 
 
 routes = [

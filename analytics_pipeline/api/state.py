@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
+import anyio
 
+from analytics_pipeline.api.gql.cache import DocumentCache
+from analytics_pipeline.api.health import HealthProbe
+from analytics_pipeline.api.hub import LiveHub
 from analytics_pipeline.cameras import CameraRegistry
 from analytics_pipeline.config import Settings
 from analytics_pipeline.eventlog import EventLog
@@ -15,13 +18,21 @@ from analytics_pipeline.thumbnails import ThumbnailStore
 
 @dataclass(frozen=True)
 class AppState:
-    """The service's stores, shared by GraphQL, REST and image routes."""
+    """The service's stores, shared by GraphQL, REST and image routes.
+
+    ``health`` has its own PostgreSQL and Redis connections, so a busy server still answers
+    its health checks; ``live`` is the one Redis reader that feeds every live client;
+    ``graphql_limiter`` bounds how many GraphQL requests run in worker threads at once.
+    """
 
     settings: Settings
     event_log: EventLog
     cameras: CameraRegistry
     thumbnails: ThumbnailStore
-    redis: aioredis.Redis
+    live: LiveHub
+    health: HealthProbe
+    documents: DocumentCache
+    graphql_limiter: anyio.CapacityLimiter
 
     @property
     def snapshots(self) -> SnapshotStore:

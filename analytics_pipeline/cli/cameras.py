@@ -38,7 +38,7 @@ def cameras_add(
     except (ValidationError, json.JSONDecodeError) as exc:
         raise click.BadParameter(str(exc)) from None
     stored = CameraRegistry(state.pool).register(camera)
-    click.echo(f"registered camera {stored.id} ({stored.source_url})")
+    click.echo(f"registered camera {stored.id} ({stored.redacted_source_url})")
 
 
 @cameras.command("list")
@@ -48,10 +48,15 @@ def cameras_list(state: Context, as_json: bool) -> None:
     """List registered cameras."""
     for camera in CameraRegistry(state.pool).list():
         if as_json:
-            click.echo(camera.model_dump_json())
+            click.echo(
+                json.dumps(
+                    camera.model_dump(mode="json") | {"source_url": camera.redacted_source_url}
+                )
+            )
         else:
             status = "enabled" if camera.enabled else "disabled"
-            click.echo(f"{camera.id:<20} {status:<9} {camera.name:<24} {camera.source_url}")
+            shown = camera.redacted_source_url
+            click.echo(f"{camera.id:<20} {status:<9} {camera.name:<24} {shown}")
 
 
 @cameras.command("remove")

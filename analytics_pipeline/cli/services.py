@@ -62,19 +62,23 @@ def serve(state: Context, host: str | None, port: int | None) -> None:
     import uvicorn
 
     from analytics_pipeline.api.app import create_app
+    from analytics_pipeline.api.server import uvicorn_config
 
-    settings = state.settings
     uvicorn.run(
-        create_app(settings),
-        host=host or settings.api_host,
-        port=port or settings.api_port,
-        log_level=settings.log_level.lower(),
+        create_app(state.settings),
+        **uvicorn_config(state.settings, host, port),
         log_config=uvicorn_log_config(),
     )
 
 
-def _exec_dagster(state: Context, arguments: list[str]) -> None:
-    """Replace this process with `dagster ARGUMENTS`, on the instance of dagster.yaml."""
+def _exec_dagster(state: Context, arguments: list[str] | None) -> dict[str, str]:
+    """Replace this process with `dagster ARGUMENTS`, on the instance of dagster.yaml; with
+    ``None``, only create the Dagster database and DAGSTER_HOME and return the variables
+    `dagster` processes need.
+
+    dagster 1.13 marks its CLI commands superseded by `dg` (the dagster-dg-cli package, not
+    installed here) with a FutureWarning that starts "Function `": not printed here.
+    """
     from analytics_pipeline.dagster_instance import prepare_dagster_environment
     from analytics_pipeline.paths import project_root
 
@@ -82,23 +86,41 @@ def _exec_dagster(state: Context, arguments: list[str]) -> None:
         env = prepare_dagster_environment(state.settings)
     except psycopg.OperationalError as exc:
         fail(f"PostgreSQL at DATABASE_URL does not answer: {exc}", EXIT_UNREACHABLE)
+    if arguments is None:
+        return env
     os.environ.update(env)
+    filters = [f for f in os.environ.get("PYTHONWARNINGS", "").split(",") if f]
+    os.environ["PYTHONWARNINGS"] = ",".join([*filters, "ignore:Function `:FutureWarning"])
     os.chdir(project_root())
     dagster = str(Path(sys.executable).parent / "dagster")
     os.execv(dagster, [dagster, *arguments])
 
 
-@click.command("dagster-dev", context_settings={"ignore_unknown_options": True})
-@click.argument("dagster_args", nargs=-1, type=click.UNPROCESSED)
+@click.command("dagster-dev")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address of the UI.")
+@click.option(
+    "-p", "--port", type=click.IntRange(1, 65535), default=3000, show_default=True, help="UI port."
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default="info",
+    show_default=True,
+    help="Log level of the UI and the daemon.",
+)
 @pass_context
-def dagster_dev(state: Context, dagster_args: tuple[str, ...]) -> None:
-    """Run `dagster dev` on workspace.yaml with the instance of dagster.yaml.
+def dagster_dev(state: Context, host: str, port: int, log_level: str) -> None:
+    """Run Dagster locally: the UI and the daemon on workspace.yaml, with the instance of
+    dagster.yaml.
 
     Creates the Dagster database (<db>_dagster beside DATABASE_URL's) and .dagster_home, then
-    runs `dagster dev -w workspace.yaml` (UI on http://127.0.0.1:3000 unless -p says
-    otherwise); extra arguments go to dagster dev.
+    runs dagster-webserver (the UI, http://127.0.0.1:3000 unless --port says otherwise) and
+    dagster-daemon (schedules, sensors, backfills, run monitoring), as `dagster dev` does but
+    without its warnings; Ctrl-C (SIGINT) or SIGTERM stops both.
     """
-    _exec_dagster(state, ["dev", "-w", "workspace.yaml", *dagster_args])
+    from analytics_pipeline.dagster_instance import serve_dagster
+
+    sys.exit(serve_dagster(_exec_dagster(state, None), host, port, log_level))
 
 
 @click.command(

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 from starlette.testclient import TestClient
@@ -15,7 +21,7 @@ from analytics_pipeline.config import Settings
 from analytics_pipeline.eventlog import EventLog
 from analytics_pipeline.events import NewEvent
 from analytics_pipeline.snapshots import SnapshotStore
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, REDIS_URL, free_port
 
 WRITE_HEADERS = {"Authorization": f"Bearer {API_KEY}"}
 T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
@@ -81,3 +87,51 @@ def gql(
     )
     assert response.status_code == 200, response.text
     return response.json()
+
+
+class RunningServer:
+    """The API under a real uvicorn, in a process of its own (see run_server.py)."""
+
+    def __init__(self, process: subprocess.Popen, url: str) -> None:
+        self.process = process
+        self.url = url
+        self.port = int(url.rsplit(":", 1)[1])
+
+    def rss_bytes(self) -> int:
+        """The server process's resident memory."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        line = next(line for line in status.splitlines() if line.startswith("VmRSS:"))
+        return int(line.split()[1]) * 1024
+
+
+@pytest.fixture
+def real_server(database_url: str, stream_key: str, tmp_path: Path) -> Iterator[RunningServer]:
+    """``serve`` on a free loopback port, on this test's database and stream."""
+    port = free_port()
+    env = os.environ | {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS_URL,
+        "REDIS_STREAM": stream_key,
+        "SNAPSHOTS_DIR": str(tmp_path / "snapshots"),
+        "THUMBNAILS_DIR": str(tmp_path / "thumbnails"),
+        "REPORTS_DIR": str(tmp_path / "reports"),
+        "API_KEYS": API_KEY,
+        "LOG_LEVEL": "WARNING",
+        "HEADER_SECONDS": "1",
+    }
+    script = Path(__file__).with_name("run_server.py")
+    process = subprocess.Popen([sys.executable, str(script), str(port)], env=env, cwd=tmp_path)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError("the API server did not start")
+        yield RunningServer(process, url)
+    finally:
+        process.terminate()
+        process.wait(15)

@@ -12,12 +12,13 @@ REGISTER = """mutation { registerCamera(input: {id: "gate", sourceUrl: "rtsp://a
 
 @pytest.fixture
 def count_sql(monkeypatch):
-    """Counts the SQL statements this process sends."""
+    """Counts the SQL statements this process sends (not the pool's empty liveness checks)."""
     calls: list[str] = []
     original = psycopg.Connection.execute
 
     def counting(self, query, *args, **kwargs):
-        calls.append(str(query))
+        if str(query):
+            calls.append(str(query))
         return original(self, query, *args, **kwargs)
 
     monkeypatch.setattr(psycopg.Connection, "execute", counting)

@@ -1,0 +1,128 @@
+"""One GraphQL request from text to answer: parse (or take from the cache), check limits and
+keys, validate, execute. Runs in a worker thread, never on the event loop, and stops
+resolving once its deadline has passed.
+
+Only the project's own messages reach the client: a GraphQLError raised on purpose, a
+:class:`~analytics_pipeline.errors.PipelineError`, or graphql-core's own validation and
+coercion messages. Anything else is logged and answered as an internal error.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from analytics_pipeline.api.gql.context import GraphQLContext
+from analytics_pipeline.api.gql.documents import (
+    hide_suggestions,
+    parse_document,
+    validate_document,
+)
+from analytics_pipeline.api.gql.limits import Limits, check_limits, select_operation
+from analytics_pipeline.api.schema import schema
+from analytics_pipeline.api.state import AppState
+from analytics_pipeline.errors import PipelineError
+from graphql import ExecutionResult, GraphQLError, GraphQLResolveInfo, OperationType, execute
+
+log = logging.getLogger(__name__)
+INTERNAL_ERROR = "internal error (logged on the server)"
+
+
+class DeadlinePassed(PipelineError):
+    """The request ran out of its time budget."""
+
+
+@dataclass(frozen=True)
+class GraphQLRequest:
+    text: str
+    variables: dict[str, Any]
+    operation_name: str | None
+    may_write: bool
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+class Deadline:
+    """graphql-core middleware: no resolver starts after ``at`` (a ``time.monotonic()``)."""
+
+    def __init__(self, at: float, budget: float) -> None:
+        self.at = at
+        self.budget = budget
+
+    def resolve(
+        self, next_: Callable[..., Any], root: Any, info: GraphQLResolveInfo, **args: Any
+    ) -> Any:
+        if time.monotonic() > self.at:
+            raise DeadlinePassed(f"the request took longer than {self.budget:g} s")
+        return next_(root, info, **args)
+
+
+def limits_of(state: AppState) -> Limits:
+    settings = state.settings
+    return Limits(
+        max_depth=settings.graphql_max_depth,
+        max_aliases=settings.graphql_max_aliases,
+        max_cost=settings.graphql_max_cost,
+        max_page_size=settings.api_max_page_size,
+    )
+
+
+def public_error(error: GraphQLError, production: bool) -> dict[str, Any]:
+    """An error as the client sees it: our own messages, never internals."""
+    original = error.original_error
+    if original is not None and not isinstance(original, GraphQLError | PipelineError):
+        log.error("resolver error at %s", error.path, exc_info=original)
+        formatted = GraphQLError(INTERNAL_ERROR, path=error.path).formatted
+    else:
+        formatted = dict(error.formatted)
+    if production:
+        formatted["message"] = hide_suggestions(formatted["message"])
+    return formatted
+
+
+def _refusal(errors: list[GraphQLError], status: int, production: bool) -> Answer:
+    return Answer(status, {"errors": [public_error(e, production) for e in errors]})
+
+
+def answer(state: AppState, request: GraphQLRequest, deadline: float, budget: float) -> Answer:
+    """The answer to one request (status and JSON body)."""
+    production = state.settings.api_production
+    cache = state.documents
+    document = cache.get(request.text, production)
+    cached = document is not None
+    try:
+        if document is None:
+            document = parse_document(request.text)
+        operation = select_operation(document, request.operation_name)
+    except GraphQLError as exc:
+        return _refusal([exc], 400, production)
+    if operation.operation == OperationType.MUTATION and not request.may_write:
+        return _refusal([GraphQLError("mutations need an API key")], 401, production)
+    if errors := check_limits(document, operation, request.variables, limits_of(state)):
+        return _refusal(errors, 400, production)
+    if not cached:
+        if errors := validate_document(document, production):
+            return _refusal(errors, 400, production)
+        cache.put(request.text, production, document)
+    if time.monotonic() > deadline:
+        late = GraphQLError(f"the request took longer than {budget:g} s")
+        return _refusal([late], 503, production)
+    result: ExecutionResult = execute(
+        schema.graphql_schema,
+        document,
+        context_value=GraphQLContext(state),
+        variable_values=request.variables,
+        operation_name=request.operation_name,
+        middleware=[Deadline(deadline, budget)],
+    )
+    body: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        body["errors"] = [public_error(e, production) for e in result.errors]
+    return Answer(200, body)

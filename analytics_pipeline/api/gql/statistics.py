@@ -1,0 +1,130 @@
+"""Statistics: totals over a filter (from the log) and daily statistics (derived by Dagster)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import graphene
+
+from analytics_pipeline.api.gql.common import JSON
+from analytics_pipeline.api.gql.context import context
+from analytics_pipeline.api.gql.events import EventFilter, to_event_filter
+from analytics_pipeline.daily_stats import read_daily_stats
+from analytics_pipeline.eventlog import EventFilter as EventFilterModel
+from graphql import GraphQLResolveInfo
+
+
+class CountByType(graphene.ObjectType):
+    event_type = graphene.String(required=True)
+    count = graphene.Int(required=True)
+
+
+class CountByCamera(graphene.ObjectType):
+    camera_id = graphene.String(required=True)
+    count = graphene.Int(required=True)
+
+
+class CountByHour(graphene.ObjectType):
+    hour = graphene.DateTime(required=True, description="Start of the hour (UTC).")
+    count = graphene.Int(required=True)
+
+
+@dataclass(frozen=True)
+class Count:
+    """One row of a breakdown: the key under the name its GraphQL type asks for."""
+
+    count: int
+    event_type: str | None = None
+    camera_id: str | None = None
+    hour: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StatsResult:
+    """What ``eventStats`` resolves to: the totals, and the filter ``byHour`` counts with."""
+
+    total_events: int
+    by_type: list[Count]
+    by_camera: list[Count]
+    first_event: datetime | None
+    last_event: datetime | None
+    event_filter: EventFilterModel
+
+
+class EventStats(graphene.ObjectType):
+    """Totals over the events matching a filter."""
+
+    total_events = graphene.Int(required=True)
+    by_type = graphene.List(graphene.NonNull(CountByType), required=True)
+    by_camera = graphene.List(graphene.NonNull(CountByCamera), required=True)
+    by_hour = graphene.List(graphene.NonNull(CountByHour), required=True)
+    first_event = graphene.DateTime()
+    last_event = graphene.DateTime()
+
+    @staticmethod
+    def resolve_by_hour(root: StatsResult, info: GraphQLResolveInfo) -> list[Count]:
+        hours = context(info).state.event_log.count_by_hour(root.event_filter)
+        return [Count(hour=hour, count=count) for hour, count in hours]
+
+
+class PlateCount(graphene.ObjectType):
+    plate = graphene.String(required=True)
+    reads = graphene.Int(required=True)
+
+
+class DailyCount(graphene.ObjectType):
+    camera_id = graphene.String(required=True)
+    event_type = graphene.String(required=True)
+    events = graphene.Int(required=True)
+
+
+class DailyStats(graphene.ObjectType):
+    """Statistics of one UTC day, derived from the log by Dagster (daily_event_stats)."""
+
+    day = graphene.Date(required=True)
+    total_events = graphene.Int(required=True)
+    counts = graphene.List(graphene.NonNull(DailyCount), required=True)
+    events_by_hour = graphene.List(graphene.NonNull(graphene.Int), required=True)
+    object_classes = JSON(required=True, description="{tracked: {class: n}, detected: {...}}")
+    distinct_plates = graphene.Int(required=True)
+    top_plates = graphene.List(graphene.NonNull(PlateCount), required=True)
+    mean_dwell_seconds = graphene.Float()
+    computed_at = graphene.DateTime(required=True)
+
+
+class StatisticsQuery:
+    """The statistics fields of ``Query``."""
+
+    event_stats = graphene.Field(graphene.NonNull(EventStats), filter=EventFilter())
+    daily_stats = graphene.List(
+        graphene.NonNull(DailyStats),
+        required=True,
+        start=graphene.Date(description="First day (inclusive)."),
+        end=graphene.Date(description="Last day (inclusive)."),
+        description="Derived daily statistics (computed by Dagster), oldest day first.",
+    )
+
+    @staticmethod
+    def resolve_daily_stats(
+        root: None, info: GraphQLResolveInfo, start: date | None = None, end: date | None = None
+    ) -> list[dict[str, Any]]:
+        return read_daily_stats(context(info).state.event_log.pool, start, end)
+
+    @staticmethod
+    def resolve_event_stats(
+        root: None,
+        info: GraphQLResolveInfo,
+        filter: dict[str, Any] | None = None,
+    ) -> StatsResult:
+        event_filter = to_event_filter(filter)
+        stats = context(info).state.event_log.stats(event_filter)
+        return StatsResult(
+            total_events=stats.total_events,
+            by_type=[Count(event_type=k, count=v) for k, v in stats.events_by_type.items()],
+            by_camera=[Count(camera_id=k, count=v) for k, v in stats.events_by_camera.items()],
+            first_event=stats.first_event,
+            last_event=stats.last_event,
+            event_filter=event_filter,
+        )

@@ -1,0 +1,146 @@
+"""One Redis reader per process for every live client (``/api/events/live``, and any other
+fan-out to come: GraphQL subscriptions would read from the same hub).
+
+:class:`LiveHub` reads the stream and hands each message, as a ready SSE frame, to every
+client's bounded queue: a thousand browser tabs cost one Redis connection, not a thousand. A
+client too slow to keep up is dropped (its browser reconnects) rather than let its queue grow;
+past ``max_clients`` no new client is taken. The reader's block time is shorter than its
+socket timeout, and after an error it resumes from the last message it saw, so a quiet stream
+never looks like an outage and an outage loses nothing still in the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+
+import redis.asyncio as aioredis
+
+from analytics_pipeline.relay import decode_message
+
+log = logging.getLogger(__name__)
+BLOCK_MS = 5_000  # the reader's XREAD block time...
+SOCKET_TIMEOUT_SECONDS = 15  # ...well inside its socket timeout
+RETRY_SECONDS = (0.5, 1, 2, 5)
+DEFAULT_MAX_CLIENTS = 1000
+QUEUE_SIZE = 256
+CLOSE = object()  # put in a client's queue to end its stream
+
+
+class LiveClient:
+    """One live connection: a bounded queue of ready-to-send SSE frames."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[object] = asyncio.Queue(QUEUE_SIZE)
+        self.dropped = False
+
+    def offer(self, frame: str) -> None:
+        """Queue ``frame``; a client whose queue is full is dropped (it reconnects)."""
+        if self.dropped:
+            return
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            self.dropped = True
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self.queue.get_nowait()
+            self.queue.put_nowait(CLOSE)
+
+
+class TooManyLiveClients(Exception):
+    """The hub has ``max_clients`` already."""
+
+
+class LiveHub:
+    """Reads one Redis stream and fans its messages out to every live client."""
+
+    def __init__(self, redis_url: str, stream: str, *, max_clients: int) -> None:
+        self.stream = stream
+        self.max_clients = max_clients
+        self.clients: set[LiveClient] = set()
+        self.redis = aioredis.Redis.from_url(
+            redis_url,
+            socket_connect_timeout=3,
+            socket_timeout=SOCKET_TIMEOUT_SECONDS,
+            max_connections=2,
+            client_name=f"live-hub:{stream}"[:100].replace(" ", "_"),
+        )
+        self.last_id: str | None = None
+        self.available = True
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start the reader task (on the running loop)."""
+        self._task = asyncio.create_task(self._run(), name="live-events-hub")
+
+    async def stop(self) -> None:
+        """Stop the reader, end every client's stream, close the connection."""
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            # Not `await self._task`: a cancellation caught inside the Redis client must not
+            # hold the shutdown; the loop sees _stopping at its next turn.
+            await asyncio.wait({self._task}, timeout=2)
+        for client in list(self.clients):
+            with contextlib.suppress(asyncio.QueueFull):
+                client.queue.put_nowait(CLOSE)
+        await self.redis.aclose()
+
+    def join(self) -> LiveClient:
+        """A new client; :class:`TooManyLiveClients` at the cap."""
+        if len(self.clients) >= self.max_clients:
+            raise TooManyLiveClients
+        client = LiveClient()
+        self.clients.add(client)
+        return client
+
+    def leave(self, client: LiveClient) -> None:
+        self.clients.discard(client)
+
+    def _broadcast(self, frame: str) -> None:
+        for client in list(self.clients):
+            client.offer(frame)
+
+    async def _start_id(self) -> str:
+        """The id of the stream's newest message: new clients see what comes after it."""
+        newest = await self.redis.xrevrange(self.stream, count=1)
+        if not newest:
+            return "0-0"
+        message_id = newest[0][0]
+        return message_id.decode() if isinstance(message_id, bytes) else message_id
+
+    async def _run(self) -> None:
+        failures = 0
+        while not self._stopping:
+            try:
+                if self.last_id is None:
+                    self.last_id = await self._start_id()
+                reply = await self.redis.xread(
+                    {self.stream: self.last_id}, block=BLOCK_MS, count=100
+                )
+            except (aioredis.RedisError, OSError) as exc:
+                if self.available:
+                    log.warning("live events: Redis unavailable: %s", exc)
+                    self.available = False
+                    self._broadcast("event: unavailable\ndata: {}\n\n")
+                await asyncio.sleep(RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)])
+                failures += 1
+                continue
+            if not self.available:
+                log.warning("live events: Redis available again")
+                self.available = True
+                self._broadcast("event: available\ndata: {}\n\n")
+            failures = 0
+            for _stream, messages in reply or ():
+                for message_id, fields in messages:
+                    self.last_id = (
+                        message_id.decode() if isinstance(message_id, bytes) else message_id
+                    )
+                    decoded = decode_message(fields)
+                    decoded.pop("cursor", None)
+                    self._broadcast(
+                        f"id: {self.last_id}\nevent: event\ndata: {json.dumps(decoded)}\n\n"
+                    )
