@@ -13,7 +13,6 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
-from starlette.schemas import SchemaGenerator
 from starlette.staticfiles import StaticFiles
 
 from analytics_pipeline.api import rest
@@ -29,6 +28,8 @@ from analytics_pipeline.api.middleware import (
     RequestChecks,
     SecurityHeaders,
 )
+from analytics_pipeline.api.openapi import openapi_document
+from analytics_pipeline.api.readiness import NAMES, DependencyWatch, WaitForDatabase
 from analytics_pipeline.api.state import AppState
 from analytics_pipeline.cameras import CameraRegistry
 from analytics_pipeline.config import Settings
@@ -40,25 +41,21 @@ from analytics_pipeline.thumbnails import ThumbnailStore
 
 log = logging.getLogger(__name__)
 GRAPHQL_WORKERS = 8  # GraphQL requests running in worker threads at once
-OPENAPI = SchemaGenerator(
-    {
-        "openapi": "3.0.0",
-        "info": {"title": "Video analytics events API", "version": "1.0"},
-        "components": {
-            "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}
-        },
-    }
-)
 
 
 async def health(request: Request) -> Response:
-    """GET /health: PostgreSQL and Redis status; 503 when either is down."""
+    """GET /readyz (and its alias /health): readiness, 503 naming what does not answer."""
     state: AppState = request.app.state.app
-    checks = await state.health.check()
-    healthy = all(v == "ok" for v in checks.values())
-    return JSONResponse(
-        {"status": "ok" if healthy else "degraded", **checks}, status_code=200 if healthy else 503
-    )
+    if state.dependencies is None:
+        checks = await state.health.check()
+        missing = [n for k, n in NAMES.items() if checks.get(k) != "ok"]
+    else:
+        checks, missing = await state.dependencies.check()
+    body: dict[str, object] = {"status": "degraded" if missing else "ok", **checks}
+    if missing:
+        body["detail"] = "waiting for " + " and ".join(missing)
+        body["missing"] = missing
+    return JSONResponse(body, status_code=503 if missing else 200)
 
 
 async def livez(request: Request) -> Response:
@@ -89,8 +86,17 @@ async def operation(request: Request) -> Response:
 
 
 async def openapi_schema(request: Request) -> Response:
-    """GET /openapi.json: the REST routes, described from their docstrings."""
-    return JSONResponse(OPENAPI.get_schema(routes=request.app.routes))
+    """GET /openapi.json: the REST routes with their request and response schemas."""
+    return JSONResponse(openapi_document())
+
+
+async def docs(request: Request) -> Response:
+    """GET /docs: the OpenAPI document as a page, from the project's own files (offline)."""
+    return FileResponse(
+        STATIC_DIR / "docs.html",
+        media_type="text/html",
+        headers={"Content-Security-Policy": PAGE_CSP},
+    )
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -122,8 +128,10 @@ def create_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        pool = await asyncio.to_thread(create_pool, settings.database_url, max_size=10)
+        # wait=False: the app starts before PostgreSQL; WaitForDatabase answers 503 till then.
+        pool = await asyncio.to_thread(create_pool, settings.database_url, max_size=10, wait=False)
         probe = await asyncio.to_thread(HealthProbe, settings.database_url, settings.redis_url)
+        watch = DependencyWatch(probe)
         hub = LiveHub(
             settings.redis_url, settings.redis_stream, max_clients=max_live_clients(settings)
         )
@@ -136,17 +144,22 @@ def create_app(settings: Settings) -> Starlette:
             health=probe,
             documents=DocumentCache(),
             graphql_limiter=anyio.CapacityLimiter(GRAPHQL_WORKERS),
+            dependencies=watch,
         )
+        await watch.first_look(settings.database_url)
+        watch.start()
         hub.start()
         try:
             yield
         finally:
+            await watch.stop()
             await hub.stop()
             await probe.close()
             await asyncio.to_thread(pool.close)
 
     routes = [
         Route("/", index, include_in_schema=False),
+        Route("/readyz", health, include_in_schema=False),
         Route("/health", health, include_in_schema=False),
         Route("/livez", livez, include_in_schema=False),
         Route("/graphql", graphql_endpoint, methods=["GET", "POST"], include_in_schema=False),
@@ -155,6 +168,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/api/events/live", live_events, include_in_schema=False),
         *rest.routes,
         Route("/openapi.json", openapi_schema, include_in_schema=False),
+        Route("/docs", docs, include_in_schema=False),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         Route("/operations/{name}", operation, include_in_schema=False),
     ]
@@ -167,6 +181,7 @@ def create_app(settings: Settings) -> Starlette:
             Exception: server_error,
         },
     )
+    app.add_middleware(WaitForDatabase)
     app.add_middleware(RequestChecks)
     app.add_middleware(BodyLimits, limit=settings.api_max_body_bytes)
     app.add_middleware(SecurityHeaders)

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import weakref
 
 import redis.asyncio as aioredis
 
@@ -27,6 +28,37 @@ RETRY_SECONDS = (0.5, 1, 2, 5)
 DEFAULT_MAX_CLIENTS = 1000
 QUEUE_SIZE = 256
 CLOSE = object()  # put in a client's queue to end its stream
+RUNNING: weakref.WeakSet[LiveHub] = weakref.WeakSet()  # the started hubs of this process
+
+
+def sse_frame(stream_id: str, fields: dict[str, str]) -> str:
+    """One SSE ``event`` frame. Its id, ``STREAM_ID@CURSOR``, is what a browser sends back as
+    ``Last-Event-ID``: the stream id to resume from, and the log cursor for when the stream
+    has been trimmed past it."""
+    data = dict(fields)
+    cursor = data.pop("cursor", "")
+    return f"id: {stream_id}@{cursor}\nevent: event\ndata: {json.dumps(data)}\n\n"
+
+
+def frame_stream_id(frame: object) -> tuple[int, int] | None:
+    """The stream id of an ``event`` frame as ``(ms, seq)``; ``None`` for other frames."""
+    if not isinstance(frame, str) or not frame.startswith("id: "):
+        return None
+    return parse_stream_id(frame[4:].split("@", 1)[0].split("\n", 1)[0])
+
+
+def parse_stream_id(text: str) -> tuple[int, int] | None:
+    """``"1700000000000-3"`` as ``(1700000000000, 3)``; ``None`` when it is not one."""
+    ms, _, seq = text.partition("-")
+    if not (ms.isdigit() and seq.isdigit()):
+        return None
+    return int(ms), int(seq)
+
+
+def end_live_streams() -> None:
+    """End every live client's stream in this process (server shutdown)."""
+    for hub in list(RUNNING):
+        hub.end_streams()
 
 
 class LiveClient:
@@ -42,6 +74,16 @@ class LiveClient:
             return
         try:
             self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            self.dropped = True
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self.queue.get_nowait()
+            self.queue.put_nowait(CLOSE)
+
+    def end(self) -> None:
+        """End this client's stream after what it has queued (or at once when full)."""
+        try:
+            self.queue.put_nowait(CLOSE)
         except asyncio.QueueFull:
             self.dropped = True
             with contextlib.suppress(asyncio.QueueEmpty):
@@ -70,23 +112,31 @@ class LiveHub:
         self.last_id: str | None = None
         self.available = True
         self._stopping = False
+        self.closing = False  # the server is stopping: streams end, no new client
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         """Start the reader task (on the running loop)."""
         self._task = asyncio.create_task(self._run(), name="live-events-hub")
+        RUNNING.add(self)
+
+    def end_streams(self) -> None:
+        """End every client's stream cleanly (the last chunk is sent) and take no new one."""
+        self.closing = True
+        for client in list(self.clients):
+            client.end()
 
     async def stop(self) -> None:
         """Stop the reader, end every client's stream, close the connection."""
         self._stopping = True
+        RUNNING.discard(self)
         if self._task is not None:
             self._task.cancel()
             # Not `await self._task`: a cancellation caught inside the Redis client must not
             # hold the shutdown; the loop sees _stopping at its next turn.
             await asyncio.wait({self._task}, timeout=2)
         for client in list(self.clients):
-            with contextlib.suppress(asyncio.QueueFull):
-                client.queue.put_nowait(CLOSE)
+            client.end()
         await self.redis.aclose()
 
     def join(self) -> LiveClient:
@@ -139,8 +189,4 @@ class LiveHub:
                     self.last_id = (
                         message_id.decode() if isinstance(message_id, bytes) else message_id
                     )
-                    decoded = decode_message(fields)
-                    decoded.pop("cursor", None)
-                    self._broadcast(
-                        f"id: {self.last_id}\nevent: event\ndata: {json.dumps(decoded)}\n\n"
-                    )
+                    self._broadcast(sse_frame(self.last_id, decode_message(fields)))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -17,6 +19,7 @@ from analytics_pipeline import reports as reports_module
 from analytics_pipeline.api import inputs
 from analytics_pipeline.api.auth import reader_state, writer_state
 from analytics_pipeline.api.deletion import delete_event
+from analytics_pipeline.api.gql import plates
 from analytics_pipeline.api.images import serve_snapshot
 from analytics_pipeline.api.middleware import REPORT_CSP
 from analytics_pipeline.cameras import Camera, CameraInput
@@ -77,30 +80,33 @@ def _filter(request: Request) -> EventFilter:
         event_types=[event_type] if event_type else None,
         start=_time(request, "start_time"),
         end=_time(request, "end_time"),
+        plate=_text(request, "plate"),
     )
 
 
+def _flag(request: Request, name: str) -> bool:
+    raw = request.query_params.get(name, "false").lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise inputs.BadInput(f"{name} must be true or false")
+    return raw in ("true", "1")
+
+
 async def list_events(request: Request) -> Response:
-    """List events, newest first, with filters and page numbers.
-    ---
-    summary: List events
-    parameters:
-      - {name: camera_id, in: query, schema: {type: string}}
-      - {name: event_type, in: query, schema: {type: string}}
-      - {name: start_time, in: query, schema: {type: string, format: date-time}}
-      - {name: end_time, in: query, schema: {type: string, format: date-time}}
-      - {name: page, in: query, schema: {type: integer, minimum: 1, default: 1}}
-      - {name: page_size, in: query, schema: {type: integer, minimum: 1, default: 50}}
-    responses:
-      200: {description: "{events, total, page, page_size, total_pages}"}
-      400: {description: a parameter is malformed}
-    """
+    """List events, newest first, with filters and page numbers."""
     state = reader_state(request)
     event_filter = _filter(request)
     page = _int(request, "page", 1, 1, 1_000_000)
     page_size = _int(request, "page_size", 50, 1, state.settings.api_max_page_size)
+    fuzzy = _flag(request, "plate_fuzzy") and event_filter.plate is not None
 
     def load() -> tuple[list[StoredEvent], int]:
+        if fuzzy:
+            assert event_filter.plate is not None
+            base = replace(event_filter, plate=None)
+            found = plates.sightings(state.event_log, base, event_filter.plate, True)
+            start = (page - 1) * page_size
+            events = [s.event for s in itertools.islice(found, start, start + page_size)]
+            return events, plates.count(state.event_log, base, event_filter.plate)
         events = state.event_log.query(event_filter, limit=page_size, offset=(page - 1) * page_size)
         return events, state.event_log.count(event_filter)
 
@@ -117,18 +123,7 @@ async def list_events(request: Request) -> Response:
 
 
 async def event_stats(request: Request) -> Response:
-    """Totals of the events matching the filters.
-    ---
-    summary: Event statistics
-    parameters:
-      - {name: camera_id, in: query, schema: {type: string}}
-      - {name: event_type, in: query, schema: {type: string}}
-      - {name: start_time, in: query, schema: {type: string, format: date-time}}
-      - {name: end_time, in: query, schema: {type: string, format: date-time}}
-    responses:
-      200:
-        description: "{total_events, events_by_type, events_by_camera, first_event, last_event}"
-    """
+    """Totals of the events matching the filters."""
     state = reader_state(request)
     stats = await run_in_threadpool(state.event_log.stats, _filter(request))
     return JSONResponse(
@@ -143,13 +138,7 @@ async def event_stats(request: Request) -> Response:
 
 
 async def get_event(request: Request) -> Response:
-    """One event.
-    ---
-    summary: Get an event
-    responses:
-      200: {description: the event}
-      404: {description: no such event, or it was deleted}
-    """
+    """One event."""
     state = reader_state(request)
     event = await run_in_threadpool(state.event_log.get, _position(request))
     if event is None:
@@ -158,30 +147,12 @@ async def get_event(request: Request) -> Response:
 
 
 async def event_snapshot(request: Request) -> Response:
-    """The event's snapshot image (the same as /snapshots/{id}).
-    ---
-    summary: Download the snapshot
-    responses:
-      200: {description: "the image (image/png, image/jpeg or image/webp), with ETag"}
-      304: {description: the client's copy is current}
-      404: {description: no such event, no snapshot, or the file is missing}
-    """
+    """The event's snapshot image (the same as /snapshots/{id})."""
     return await serve_snapshot(request)
 
 
 async def remove_event(request: Request) -> Response:
-    """Delete an event (a tombstone in the log); optionally erase its snapshot.
-    ---
-    summary: Delete an event
-    security: [{apiKey: []}]
-    parameters:
-      - {name: delete_snapshot, in: query, schema: {type: boolean, default: false}}
-    responses:
-      200: {description: "{message, id, snapshot_deleted}"}
-      401: {description: no valid API key}
-      404: {description: no such event}
-      409: {description: the snapshot cannot be removed; nothing was deleted (the reason)}
-    """
+    """Delete an event (a tombstone in the log); optionally erase its snapshot."""
     state = writer_state(request)
     flag = request.query_params.get("delete_snapshot", "false").lower()
     if flag not in ("true", "false", "1", "0"):
@@ -196,16 +167,7 @@ async def remove_event(request: Request) -> Response:
 
 
 async def register_cameras(request: Request) -> Response:
-    """Register cameras (a JSON list of {id, name, source_url, enabled, settings}).
-    ---
-    summary: Register cameras
-    security: [{apiKey: []}]
-    responses:
-      201: {description: "{cameras: [...]}"}
-      401: {description: no valid API key}
-      415: {description: the body is not JSON}
-      422: {description: a camera is invalid; none was registered}
-    """
+    """Register cameras (a JSON list of {id, name, source_url, enabled, settings})."""
     state = writer_state(request)
     document = inputs.json_document(await request.body())
     inputs.plain_json(document, "the request body")
@@ -218,27 +180,14 @@ async def register_cameras(request: Request) -> Response:
 
 
 async def list_cameras(request: Request) -> Response:
-    """Registered cameras.
-    ---
-    summary: List cameras
-    responses:
-      200: {description: "{cameras: [...]}"}
-    """
+    """Registered cameras."""
     state = reader_state(request)
     cameras = await run_in_threadpool(state.cameras.list)
     return JSONResponse({"cameras": [camera_json(c) for c in cameras]})
 
 
 async def remove_camera(request: Request) -> Response:
-    """Remove a camera; its events stay in the log.
-    ---
-    summary: Remove a camera
-    security: [{apiKey: []}]
-    responses:
-      200: {description: removed}
-      401: {description: no valid API key}
-      404: {description: no such camera}
-    """
+    """Remove a camera; its events stay in the log."""
     state = writer_state(request)
     camera_id = request.path_params["camera_id"]
     try:
@@ -251,12 +200,7 @@ async def remove_camera(request: Request) -> Response:
 
 
 async def list_reports(request: Request) -> Response:
-    """Daily reports written by Dagster, newest first.
-    ---
-    summary: List daily reports
-    responses:
-      200: {description: "{reports: [{day, files: {name: url}}]}"}
-    """
+    """Daily reports written by Dagster, newest first."""
     state = reader_state(request)
     reports = await run_in_threadpool(reports_module.list_reports, state.settings.reports_dir)
     return JSONResponse(
@@ -273,13 +217,7 @@ async def list_reports(request: Request) -> Response:
 
 
 async def report_file(request: Request) -> Response:
-    """One file of a daily report, by day and a fixed file name (never a client path).
-    ---
-    summary: Download a report file
-    responses:
-      200: {description: report.html, hourly.png, counts.csv or counts.parquet}
-      404: {description: no such report or file}
-    """
+    """One file of a daily report, by day and a fixed file name (never a client path)."""
     state = reader_state(request)
     name = request.path_params["name"]
     try:

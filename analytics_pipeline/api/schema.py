@@ -9,16 +9,17 @@ from __future__ import annotations
 import graphene
 
 from analytics_pipeline.api.gql.cameras import CameraMutations, CamerasQuery
+from analytics_pipeline.api.gql.consumers import ConsumerMutations, ConsumersQuery
 from analytics_pipeline.api.gql.events import EventMutations, EventsQuery
 from analytics_pipeline.api.gql.statistics import StatisticsQuery
 
 
 # No docstrings on the roots: graphene would print them into the contract as descriptions.
-class Query(CamerasQuery, StatisticsQuery, EventsQuery, graphene.ObjectType):
+class Query(ConsumersQuery, CamerasQuery, StatisticsQuery, EventsQuery, graphene.ObjectType):
     pass  # every read: events, statistics, cameras (images are fields of Event)
 
 
-class Mutation(EventMutations, CameraMutations, graphene.ObjectType):
+class Mutation(ConsumerMutations, EventMutations, CameraMutations, graphene.ObjectType):
     pass  # every write: cameras, event deletion
 
 

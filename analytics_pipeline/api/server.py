@@ -17,6 +17,7 @@ from typing import Any
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from analytics_pipeline.api.app import max_live_clients
+from analytics_pipeline.api.hub import end_live_streams
 from analytics_pipeline.api.middleware import MAX_HEAD_BYTES
 from analytics_pipeline.config import Settings
 
@@ -52,6 +53,12 @@ class GuardedH11Protocol(H11Protocol):
             self._header_timer.cancel()
             self._header_timer = None
         super().connection_lost(exc)
+
+    def shutdown(self) -> None:
+        """The server is stopping: live streams end cleanly now (their last chunk is sent and
+        the connection closes), so they never hold the stop for the whole grace period."""
+        end_live_streams()
+        super().shutdown()
 
     def _arm_header_timer(self) -> None:
         if self._header_timer is not None:

@@ -9,6 +9,7 @@ import anyio
 from analytics_pipeline.api.gql.cache import DocumentCache
 from analytics_pipeline.api.health import HealthProbe
 from analytics_pipeline.api.hub import LiveHub
+from analytics_pipeline.api.readiness import DependencyWatch
 from analytics_pipeline.cameras import CameraRegistry
 from analytics_pipeline.config import Settings
 from analytics_pipeline.eventlog import EventLog
@@ -21,7 +22,8 @@ class AppState:
     """The service's stores, shared by GraphQL, REST and image routes.
 
     ``health`` has its own PostgreSQL and Redis connections, so a busy server still answers
-    its health checks; ``live`` is the one Redis reader that feeds every live client;
+    its health checks and ``dependencies`` says what it still waits for; ``live`` is the one
+    Redis reader that feeds every live client;
     ``graphql_limiter`` bounds how many GraphQL requests run in worker threads at once.
     """
 
@@ -33,6 +35,7 @@ class AppState:
     health: HealthProbe
     documents: DocumentCache
     graphql_limiter: anyio.CapacityLimiter
+    dependencies: DependencyWatch | None = None
 
     @property
     def snapshots(self) -> SnapshotStore:

@@ -14,13 +14,15 @@ import uvicorn
 from analytics_pipeline.api.app import create_app
 from analytics_pipeline.api.server import guarded_protocol, uvicorn_config
 from analytics_pipeline.config import Settings
+from analytics_pipeline.logs import configure_logging, uvicorn_log_config
 
 
 def main() -> None:
     settings = Settings(_env_file=None)
+    configure_logging(settings.log_level, settings.log_format)  # as `serve` does
     options = uvicorn_config(settings, host="127.0.0.1", port=int(sys.argv[1]))
     options["http"] = guarded_protocol(float(os.environ.get("HEADER_SECONDS", "10")))
-    uvicorn.run(create_app(settings), **options)
+    uvicorn.run(create_app(settings), **options, log_config=uvicorn_log_config())
 
 
 if __name__ == "__main__":

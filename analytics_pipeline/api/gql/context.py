@@ -47,6 +47,7 @@ class GraphQLContext:
     """The request's view of the service: the stores, the settings, per-request loaders."""
 
     state: AppState
+    may_write: bool = False  # the request carries a valid API key
     cameras: CameraLoader = field(init=False)
 
     def __post_init__(self) -> None:

@@ -3,7 +3,8 @@ connection, ``event(id)`` and the ``deleteEvent`` mutation."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, replace
 from typing import Any
 
 import graphene
@@ -11,7 +12,7 @@ import graphene
 from analytics_pipeline.api import inputs
 from analytics_pipeline.api.cursors import decode_cursor, encode_cursor
 from analytics_pipeline.api.deletion import delete_event
-from analytics_pipeline.api.gql import images
+from analytics_pipeline.api.gql import images, plates
 from analytics_pipeline.api.gql.cameras import Camera
 from analytics_pipeline.api.gql.common import JSON, box, iso_datetime
 from analytics_pipeline.api.gql.context import context
@@ -142,6 +143,10 @@ class EventFilter(graphene.InputObjectType):
     end = graphene.DateTime()
     object_class = graphene.String(description="Detected or tracked object class.")
     plate = graphene.String(description="Plate substring, case- and space-insensitive.")
+    plate_fuzzy = graphene.Boolean(
+        description="With plate: anpr events whose whole plate is within one OCR confusion "
+        "(one edit; O/0, I/1, B/8, S/5, Z/2 near) instead of a substring."
+    )
     min_confidence = graphene.Float()
     track_id = graphene.Int()
 
@@ -149,6 +154,7 @@ class EventFilter(graphene.InputObjectType):
 def to_event_filter(value: dict[str, Any] | None) -> EventFilterModel:
     """The log's filter from the GraphQL input, every value checked."""
     value = dict(value or {})
+    value.pop("plate_fuzzy", None)
     camera_ids = list(value.pop("camera_ids", None) or [])
     if camera_id := value.pop("camera_id", None):
         camera_ids.append(camera_id)
@@ -188,6 +194,7 @@ class EventPage:
     edges: list[EventEdge]
     page_info: PageInfo
     event_filter: EventFilterModel
+    fuzzy_plate: str | None = None
 
 
 class EventConnection(graphene.relay.Connection):
@@ -200,6 +207,8 @@ class EventConnection(graphene.relay.Connection):
 
     @staticmethod
     def resolve_total_count(root: EventPage, info: GraphQLResolveInfo) -> int:
+        if root.fuzzy_plate is not None:
+            return plates.count(context(info).state.event_log, root.event_filter, root.fuzzy_plate)
         return context(info).state.event_log.count(root.event_filter)
 
 
@@ -244,11 +253,17 @@ class EventsQuery:
         ctx = context(info)
         event_filter = to_event_filter(filter)
         after_position, before_position = _position(after), _position(before)
+        query = ctx.state.event_log.query
+        fuzzy_plate = None
+        if (filter or {}).get("plate_fuzzy") and event_filter.plate is not None:
+            fuzzy_plate = event_filter.plate
+            event_filter = replace(event_filter, plate=None)
+            query = functools.partial(plates.fuzzy_page, ctx.state.event_log, plate=fuzzy_plate)
         if last is not None:
             # The `last` events before `before` in newest-first order are the oldest ones
             # newer than it: fetched oldest first, shown newest first.
             size = _page_size(last, info)
-            rows = ctx.state.event_log.query(
+            rows = query(
                 event_filter,
                 limit=size + 1,
                 after_id=before_position,
@@ -259,7 +274,7 @@ class EventsQuery:
             has_previous, has_next = len(rows) > size, before_position is not None
         else:
             size = _page_size(first, info)
-            rows = ctx.state.event_log.query(
+            rows = query(
                 event_filter, limit=size + 1, before_id=after_position, after_id=before_position
             )
             page = rows[:size]
@@ -274,6 +289,7 @@ class EventsQuery:
                 end_cursor=encode_cursor(page[-1].id) if page else None,
             ),
             event_filter=event_filter,
+            fuzzy_plate=fuzzy_plate,
         )
 
     @staticmethod

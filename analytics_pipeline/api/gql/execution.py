@@ -117,7 +117,7 @@ def answer(state: AppState, request: GraphQLRequest, deadline: float, budget: fl
     result: ExecutionResult = execute(
         schema.graphql_schema,
         document,
-        context_value=GraphQLContext(state),
+        context_value=GraphQLContext(state, may_write=request.may_write),
         variable_values=request.variables,
         operation_name=request.operation_name,
         middleware=[Deadline(deadline, budget)],
