@@ -39,7 +39,7 @@ def _worker(
     until_end: bool,
 ) -> None:
     """One worker process of ``analyze --workers N`` (module level, so that spawn can run it)."""
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, worker=True)
     in_share = worker_filter(index, workers)
     service = AnalyzerService(
         settings, realtime=realtime, until_end=until_end, progress=False, relay=index == 0

@@ -48,9 +48,20 @@ class Settings(BaseSettings):
     snapshot_format: Literal["png", "jpeg", "webp"] = "png"
     snapshot_quality: int = Field(default=90, ge=1, le=100)
     detector_weights: str = Field(
-        default="", description="Local YOLO weights (.pt/.onnx); empty: HOG people detector."
+        default="",
+        description="Local YOLO weights (.pt/.onnx); empty: the COCO CenterNet made at set-up "
+        "(models/centernet.onnx).",
     )
-    detector_imgsz: int = Field(default=640, ge=64, le=4096)
+    detector_imgsz: int = Field(default=640, ge=64, le=4096, description="YOLO input size.")
+    detector_centernet_size: int = Field(
+        default=384,
+        ge=128,
+        le=2048,
+        description="CenterNet input, long side (the short side keeps the frame's aspect).",
+    )
+    detector_device: Literal["cpu", "cuda", "auto"] = Field(
+        default="auto", description="cpu, cuda (fails without it) or auto (cuda when present)."
+    )
     ocr_engine: Literal["rapidocr", "paddleocr", "none"] = "rapidocr"
     paddleocr_rec_model_dir: Path | None = None
     analyzer_threads: int = Field(default=0, ge=0, description="0: one per core.")

@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 LogFormat = Literal["text", "json"]
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+WORKER_TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(processName)s %(name)s: %(message)s"
 # Attributes of a LogRecord that are not extra context.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 
@@ -51,15 +52,17 @@ class ProgressAwareHandler(logging.StreamHandler):
             self.handleError(record)
 
 
-def make_formatter(log_format: LogFormat) -> logging.Formatter:
-    """The formatter of ``LOG_FORMAT``."""
-    return JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+def make_formatter(log_format: LogFormat, *, worker: bool = False) -> logging.Formatter:
+    """The formatter of ``LOG_FORMAT``; a worker process's text lines name the process."""
+    if log_format == "json":
+        return JsonFormatter()
+    return logging.Formatter(WORKER_TEXT_FORMAT if worker else TEXT_FORMAT)
 
 
-def configure_logging(level: str, log_format: LogFormat = "text") -> None:
+def configure_logging(level: str, log_format: LogFormat = "text", *, worker: bool = False) -> None:
     """Route every logger (uvicorn's included) through one handler on stderr."""
     handler = ProgressAwareHandler(sys.stderr)
-    handler.setFormatter(make_formatter(log_format))
+    handler.setFormatter(make_formatter(log_format, worker=worker))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

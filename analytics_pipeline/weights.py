@@ -28,7 +28,7 @@ def check_weights(weights: str) -> Path:
             "and this service never downloads at run time: put the weights file on disk and "
             "set DETECTOR_WEIGHTS to its path (the project's own model is "
             f"{project_root() / 'models' / 'street-nano.pt'}), or leave DETECTOR_WEIGHTS empty "
-            "for the HOG people detector"
+            "for the default COCO CenterNet made at set-up"
         )
         raise WeightsError(hint)
     if path.suffix not in WEIGHTS_SUFFIXES:

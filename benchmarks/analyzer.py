@@ -9,12 +9,22 @@
 2. Motion-only frames per second at 720p.
 3. Latency from a frame entering the analyzer to its event's message on the Redis stream
    (through the relay, woken by NOTIFY): p50 and p99.
+4. ANPR on the plate clips (``synthetic.plate_clips``: white and yellow plates, Hershey and
+   TrueType fonts, a small plate, a skewed plate, a darker scene, two cars at once): plates
+   read once ÷ plates present, and OCR milliseconds per analysed frame, with the default
+   detector, with the project's model and as a plate camera.
+5. Detection on real footage (``benchmarks/detection.py``): detector ms a frame (CenterNet,
+   the YOLO path at 320 and 640, HOG), people found on ten ``vtest.avi`` frames counted by eye,
+   ``entered`` events per pass counted by eye, cameras sustained at 5 fps with the default
+   detector.
+The last line is ``RESULT {json}`` for scripts.
 Uses the project's model (models/street-nano.pt), a throwaway database and stream key.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import threading
@@ -32,9 +42,15 @@ from analytics_pipeline.analyzer.camera_settings import CameraSettings
 from analytics_pipeline.analyzer.detector import configure_ultralytics
 from analytics_pipeline.analyzer.motion import MotionDetector
 from analytics_pipeline.analyzer.output import EventSink
-from analytics_pipeline.analyzer.sources import Frame
-from analytics_pipeline.analyzer.synthetic import StreetVideo, background, demo_street
-from analytics_pipeline.analyzer.tracker import YoloTracker
+from analytics_pipeline.analyzer.sources import Frame, VideoSource
+from analytics_pipeline.analyzer.synthetic import (
+    StreetVideo,
+    background,
+    demo_street,
+    plate_clips,
+)
+from analytics_pipeline.analyzer.tracker import YoloTracker, build_tracker
+from analytics_pipeline.config import Settings
 from analytics_pipeline.db import create_pool, drop_database, migrate, with_database_name
 from analytics_pipeline.eventlog import EventLog
 from analytics_pipeline.relay import Relay
@@ -57,6 +73,72 @@ def frames_of(images: list[np.ndarray]) -> list[Frame]:
     return [Frame(image, i, start + timedelta(seconds=i / 5)) for i, image in enumerate(images)]
 
 
+class _Events:
+    """A sink that keeps the events (ANPR figures need no database)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict]] = []
+
+    def emit(self, camera_id: str, event_type: str, *args: object) -> None:
+        """Keep ``(event_type, event_data)``."""
+        self.events.append((event_type, args[2]))  # type: ignore[arg-type]
+
+
+def anpr_figures(ocr: RapidOcrEngine) -> dict[str, dict[str, float]]:
+    """Plates read once ÷ plates present and OCR ms per analysed frame, per detector setup."""
+    folder = ROOT / ".local" / "bench-plates"
+    clips = {
+        name: (video, video.write(folder / f"{name}.avi")) for name, video in plate_clips().items()
+    }
+    setups = {
+        "default detector": (None, {}),
+        "project's model": (str(MODEL), {}),
+        "plate camera": (None, {"anpr": "plate_camera"}),
+    }
+    figures = {}
+    for setup, (weights, camera) in setups.items():
+        present = read = extra = frames = 0
+        seconds = 0.0
+        for video, path in clips.values():
+            settings = CameraSettings(fps=5, **camera)
+            tracker = build_tracker(weights, fps=5, min_confidence=0.4, imgsz=320)
+            sink = _Events()
+            reader = PlateReader(ocr)
+            analyzer = CameraAnalyzer(
+                "bench-anpr",
+                settings,
+                sink,
+                tracker,
+                reader,
+                (640, 360),  # type: ignore[arg-type]
+            )
+            source = VideoSource(str(path), fps=5, realtime=False, stop=threading.Event())
+            for frame in source.frames():
+                analyzer.process(frame)
+            analyzer.finish()
+            plates = [data["plate"] for kind, data in sink.events if kind == "anpr"]
+            wanted = [actor.plate for actor in video.actors if actor.plate]
+            present += len(wanted)
+            read += sum(plates.count(plate) == 1 for plate in wanted)
+            extra += (
+                len(plates)
+                - sum(plates.count(plate) for plate in wanted)
+                + sum(max(0, plates.count(plate) - 1) for plate in wanted)
+            )
+            frames += analyzer.counts.frames
+            seconds += analyzer.counts.ocr_seconds
+        figures[setup] = {
+            "plates_read_ratio": round(read / present, 3),
+            "ocr_ms_per_frame": round(1000 * seconds / max(1, frames), 1),
+            "extra_reads": extra,
+        }
+        print(
+            f"ANPR, {setup}: plates read once {read}/{present}, other anpr events {extra}, "
+            f"OCR {1000 * seconds / max(1, frames):.1f} ms per analysed frame"
+        )
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=150)
@@ -77,6 +159,7 @@ def main() -> None:
     client = redis.Redis.from_url(REDIS_URL)
     ocr = RapidOcrEngine()
     tmp = ROOT / ".local" / "bench-snapshots"
+    result: dict[str, object] = {}
     try:
         for imgsz in (320, 640):
             bare = YoloTracker(str(MODEL), fps=5, min_confidence=0.4, imgsz=imgsz)
@@ -102,6 +185,8 @@ def main() -> None:
             analyzer.finish()
             full_fps = len(images) / (time.perf_counter() - began)
             events = sum(analyzer.counts.events.values())
+            result[f"analyzer_fps_{imgsz}"] = round(full_fps, 1)
+            result[f"model_fps_{imgsz}"] = round(bare_fps, 1)
             print(
                 f"imgsz {imgsz}: bare model {bare_fps:6.1f} fps   whole analyzer "
                 f"{full_fps:6.1f} fps ({events} events)   analyzer / model "
@@ -173,10 +258,30 @@ def main() -> None:
                 f"frame -> Redis message latency over {len(latencies)} events: "
                 f"p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms"
             )
+        anpr = anpr_figures(ocr)
+        result["anpr"] = anpr
+        result["ocr_ms_per_frame"] = anpr["default detector"]["ocr_ms_per_frame"]
+        result["plates_read_ratio"] = round(
+            sum(f["plates_read_ratio"] for f in anpr.values()) / len(anpr), 3
+        )
+        from detection import detection_figures  # benchmarks/detection.py
+
+        result.update(
+            detection_figures(
+                Settings(
+                    _env_file=None,
+                    database_url=DATABASE_URL,
+                    redis_url=REDIS_URL,
+                    redis_stream=stream,
+                    snapshots_dir=tmp,
+                )
+            )
+        )
     finally:
         pool.close()
         client.delete(stream)
         drop_database(url)
+    print("RESULT " + json.dumps(result, sort_keys=True))
 
 
 if __name__ == "__main__":

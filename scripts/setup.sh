@@ -3,7 +3,9 @@
 #   1. the virtual environment (.venv) with the project and its pinned packages (via uv);
 #   2. PostgreSQL at DATABASE_URL and Redis at REDIS_URL when they answer, otherwise
 #      throwaway local servers under .local/ (Debian packages, installed if missing);
-#   3. the database schema (analytics-pipeline db migrate).
+#   3. the default detector's model, models/centernet.onnx (fetched from the npm registry with
+#      npm, integrity checked, converted once; npm is installed from Debian if missing);
+#   4. the database schema (analytics-pipeline db migrate).
 # Exports DATABASE_URL and REDIS_URL for the caller.
 set -euo pipefail
 
@@ -113,5 +115,10 @@ else
   say "no Redis at $REDIS_URL"; start_local_redis
 fi
 
-# --- 3. schema ------------------------------------------------------------------------------
+# --- 3. the default detector's model -------------------------------------------------------
+# @vladmandic/human's COCO CenterNet, converted to ONNX once (does nothing when it is there).
+command -v npm >/dev/null || apt_install npm
+.venv/bin/python -m analytics_pipeline.centernet.convert >/dev/null
+
+# --- 4. schema ------------------------------------------------------------------------------
 analytics-pipeline db migrate

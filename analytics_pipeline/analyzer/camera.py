@@ -10,14 +10,14 @@ from typing import Literal
 import numpy as np
 
 from analytics_pipeline.analyzer.annotators import annotate
-from analytics_pipeline.analyzer.anpr import PlateReader, VehiclePlates
+from analytics_pipeline.analyzer.anpr import Anpr, PlateReader, VehiclePlates
 from analytics_pipeline.analyzer.camera_settings import CameraSettings
 from analytics_pipeline.analyzer.motion import MotionChange, MotionDetector
 from analytics_pipeline.analyzer.output import EventSink
 from analytics_pipeline.analyzer.sources import Frame
 from analytics_pipeline.analyzer.track_events import Track, TrackBook
 from analytics_pipeline.analyzer.tracker import Tracker
-from analytics_pipeline.analyzer.types import PLATE_CLASSES, Detection
+from analytics_pipeline.analyzer.types import PLATE_CLASSES, VEHICLE_CLASSES, Detection
 from analytics_pipeline.payloads import (
     AnprData,
     DetectedObject,
@@ -35,6 +35,16 @@ BURST_GAP_SECONDS = 2.0  # a detection burst starts after this long without dete
 class CameraCounts:
     events: dict[str, int] = field(default_factory=dict)
     plates: list[str] = field(default_factory=list)
+    frames: int = 0  # analysed
+    ocr_seconds: float = 0.0  # spent reading plates
+
+
+def finds_vehicles(tracker: Tracker | None, classes: list[str] | None) -> bool:
+    """Whether the camera's detector reports vehicles (a people-only model does not)."""
+    names = set(tracker.class_names) if tracker is not None else set()
+    if classes:
+        names &= set(classes)
+    return bool(names & VEHICLE_CLASSES)
 
 
 def _boxes(detections: list[Detection]) -> list[Detection]:
@@ -67,8 +77,12 @@ class CameraAnalyzer:
             fps=settings.fps,
             region_mask=self.region,
         )
-        self.tracks = TrackBook(min_hits=2, lost_after_seconds=max(1.0, 3 / settings.fps))
-        self.vehicles: dict[int, VehiclePlates] = {}
+        self.tracks = TrackBook.for_rate(settings.fps)
+        self.anpr: Anpr | None = None
+        if plate_reader is not None and settings.anpr != "off":
+            plate_reader.max_regions = settings.anpr_max_regions
+            by_vehicle = settings.anpr == "auto" and finds_vehicles(tracker, settings.classes)
+            self.anpr = Anpr(plate_reader, by_vehicle=by_vehicle, anpr_fps=settings.anpr_fps)
         self.last_detection_at: datetime | None = None
         self.last_frame: Frame | None = None
         self.last_detections: list[Detection] = []
@@ -92,10 +106,12 @@ class CameraAnalyzer:
     def process(self, frame: Frame) -> None:
         """Analyse one frame; emits the events it causes."""
         self.last_frame = frame
+        self.counts.frames += 1
         change = self.motion.update(frame.image, frame.moment)
         if change is not None:
             self._motion(frame, change)
         if self.tracker is None:
+            self._read_plates(frame, [])
             return
         moving = self.motion.active or bool(self.tracks.tracks)
         detections: list[Detection] = []
@@ -121,8 +137,7 @@ class CameraAnalyzer:
         entered, left = self.tracks.update(objects, frame.moment)
         for track in entered:
             self._tracking(frame, track, "entered")
-        if self.plate_reader is not None:
-            self._read_plates(frame, detections)
+        self._read_plates(frame, detections)
         for track in left:
             self._tracking(frame, track, "left")
 
@@ -136,6 +151,9 @@ class CameraAnalyzer:
             self._motion(frame, change)
         for track in self.tracks.close():
             self._tracking(frame, track, "left")
+        if self.anpr is not None:
+            for plates in self.anpr.close():
+                self._plate_event(plates)
 
     def _motion(self, frame: Frame, change: MotionChange) -> None:
         payload = MotionData(
@@ -169,34 +187,21 @@ class CameraAnalyzer:
     def _tracking(self, frame: Frame, track: Track, action: Literal["entered", "left"]) -> None:
         image = annotate(frame.image, frame.moment, detections=_boxes([track.last]))
         self._emit("tracking", frame, track.payload(action), image)
-        if action == "left":
-            self._plate_event(track)
+        if action == "left" and self.anpr is not None:
+            self._plate_event(self.anpr.vehicle_left(track.track_id))
 
     def _read_plates(self, frame: Frame, detections: list[Detection]) -> None:
+        if self.anpr is None:
+            return
+        moving = self.motion.active or self.motion.area_percent >= self.motion.min_area_percent
+        mask = self.motion.mask if moving else None
+        self.anpr.process(frame, detections, mask, warming_up=self.motion.mask is None)
         assert self.plate_reader is not None
-        # OCR is the costliest step per frame: a vehicle whose plate is settled is not read
-        # again (its track still ends with one anpr event holding every read).
-        detections = [
-            d
-            for d in detections
-            if d.track_id is None
-            or d.track_id not in self.vehicles
-            or not self.vehicles[d.track_id].settled
-        ]
-        for vehicle, read in self.plate_reader.plates_for(frame.image, detections):
-            plates = self.vehicles.setdefault(
-                vehicle.track_id, VehiclePlates(vehicle.track_id, vehicle.class_name)
-            )
-            best = plates.best()
-            plates.reads.append(read)
-            if best is None or read.confidence > best.confidence or plates.best() is not best:
-                image = annotate(
-                    frame.image, frame.moment, detections=_boxes([vehicle]), plates=[read]
-                )
-                plates.best_shot = Frame(image, frame.number, frame.moment)
+        self.counts.ocr_seconds = self.plate_reader.seconds
+        for plates in self.anpr.ended(frame.moment):
+            self._plate_event(plates)
 
-    def _plate_event(self, track: Track) -> None:
-        plates = self.vehicles.pop(track.track_id, None)
+    def _plate_event(self, plates: VehiclePlates | None) -> None:
         best = plates.best() if plates else None
         if plates is None or best is None or plates.best_shot is None:
             return
@@ -204,8 +209,8 @@ class CameraAnalyzer:
             plate=best.text,
             confidence=best.confidence,
             plate_box=best.box,
-            track_id=track.track_id,
-            class_name=track.class_name,
+            track_id=plates.track_id,
+            class_name=plates.class_name,
             reads=[PlateReadData(text=r.text, confidence=r.confidence) for r in plates.reads],
         )
         self._emit("anpr", plates.best_shot, payload, plates.best_shot.image)

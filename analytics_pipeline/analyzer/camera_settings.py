@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from typing import Literal
+
 import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from analytics_pipeline.weights import WeightsError, check_weights
 
 Polygon = list[tuple[float, float]]
 
@@ -20,8 +25,14 @@ class CameraSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     fps: float = Field(default=5.0, gt=0, le=60, description="Frames analysed per second.")
-    classes: list[str] | None = Field(default=None, description="Classes to report (all).")
-    min_confidence: float = Field(default=0.4, ge=0, le=1)
+    classes: list[str] | None = Field(
+        default=None,
+        description="Classes to report; unset: person, bicycle, car, motorcycle, bus, truck "
+        "(those the model knows; all of a model's own classes when it knows none of them).",
+    )
+    min_confidence: float = Field(
+        default=0.4, ge=0, le=1, description="Score a box needs to be reported or start a track."
+    )
     motion_sensitivity: float = Field(
         default=16, ge=1, le=200, description="MOG2 variance threshold: lower is keener."
     )
@@ -30,11 +41,47 @@ class CameraSettings(BaseModel):
     zones: list[Polygon] = Field(default_factory=list)
     masks: list[Polygon] = Field(default_factory=list)
     plate_pattern: str | None = Field(default=None, description="Regex of valid plates.")
+    anpr: Literal["auto", "plate_camera", "off"] = Field(
+        default="auto",
+        description="auto: plates on vehicle tracks, or in motion regions without a vehicle "
+        "detector; plate_camera: plates in motion regions, grouped by a plate tracker; off.",
+    )
+    anpr_fps: float = Field(default=5.0, gt=0, le=60, description="OCR passes a second, at most.")
+    anpr_max_regions: int = Field(
+        default=4, ge=1, le=32, description="Regions (vehicle, plate, motion) OCR'd a frame."
+    )
     detector_weights: str | None = Field(
         default=None,
-        description="This camera's weights file; '' for the HOG people "
-        "detector; unset: DETECTOR_WEIGHTS.",
+        description="This camera's local YOLO weights file (.pt/.onnx); '' for the default "
+        "COCO CenterNet; unset: DETECTOR_WEIGHTS.",
     )
+
+    @field_validator("plate_pattern")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+    @field_validator("detector_weights")
+    @classmethod
+    def _weights_file(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                check_weights(value)
+            except WeightsError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("classes")
+    @classmethod
+    def _class_names(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not all(name.strip() for name in value):
+            raise ValueError("class names must not be empty")
+        return value
 
     @field_validator("zones", "masks")
     @classmethod

@@ -1,17 +1,46 @@
-"""Object detectors: ultralytics YOLO from a local weights file, or, with no weights, OpenCV's
-HOG people detector. A detector finds objects in one frame; :mod:`.tracker` follows them."""
+"""Object detectors behind one interface: the COCO CenterNet on onnxruntime (the default, made
+at set-up) or ultralytics YOLO from a local weights file. A detector finds objects in one
+frame; :mod:`.tracker` follows them with ByteTrack.
+
+Both return every box down to :data:`LOW_CONFIDENCE`: boxes under the camera's
+``min_confidence`` only serve ByteTrack's second association (keeping a track through a
+weak frame), as ByteTrack intends; the tracker reports them only as part of a track.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 import cv2
 import numpy as np
 
+from analytics_pipeline.analyzer.types import PLATE_CLASSES
+from analytics_pipeline.centernet import BUILD_COMMAND, COCO_CLASSES
+from analytics_pipeline.centernet.detector import (
+    CenterNetDetector,
+    CenterNetUnavailable,
+    default_model_path,
+    providers_for,
+)
 from analytics_pipeline.paths import local_dir
 from analytics_pipeline.weights import WeightsError, check_weights
+
+log = logging.getLogger(__name__)
+
+Device = Literal["cpu", "cuda", "auto"]
+#: What a camera reports when its settings name no classes (those the model knows).
+DEFAULT_CLASSES = ("person", "bicycle", "car", "motorcycle", "bus", "truck")
+#: Boxes down to this score go to ByteTrack's second association (its ``track_low_thresh``).
+LOW_CONFIDENCE = 0.1
+
+
+class DetectorUnavailable(WeightsError):
+    """The detector cannot be built (missing model, no CUDA); the message says what to do."""
 
 
 def configure_ultralytics(threads: int | None = None) -> None:
@@ -25,17 +54,32 @@ def configure_ultralytics(threads: int | None = None) -> None:
     torch.set_num_threads(threads or os.cpu_count() or 1)
 
 
+def torch_device(device: Device) -> str:
+    """The torch device for ``DETECTOR_DEVICE``: ``cuda`` fails plainly without a GPU."""
+    import torch
+
+    if device == "cpu":
+        return "cpu"
+    available = torch.cuda.is_available()
+    if device == "cuda" and not available:
+        raise DetectorUnavailable(
+            "DETECTOR_DEVICE=cuda but torch sees no CUDA GPU (a CPU-only torch, or no driver); "
+            "use cpu or auto"
+        )
+    return "cuda:0" if available else "cpu"
+
+
 class RawDetections:
     """One frame's detections as arrays: the slice of ultralytics' ``Boxes`` that ByteTrack
     reads (``xyxy``, ``xywh``, ``conf``, ``cls``, length and indexing)."""
 
     def __init__(self, xyxy: np.ndarray, conf: np.ndarray, cls: np.ndarray) -> None:
-        self.xyxy, self.conf, self.cls = xyxy, conf, cls
-        xy = (xyxy[:, :2] + xyxy[:, 2:]) / 2 if len(xyxy) else np.zeros((0, 2))
-        self.xywh = (
-            np.concatenate([xy, xyxy[:, 2:] - xyxy[:, :2]], axis=1)
-            if len(xyxy)
-            else np.zeros((0, 4), np.float32)
+        self.xyxy = np.asarray(xyxy, np.float32).reshape(-1, 4)
+        self.conf = np.asarray(conf, np.float32).reshape(-1)
+        self.cls = np.asarray(cls, np.float32).reshape(-1)
+        self.xywh = np.concatenate(
+            [(self.xyxy[:, :2] + self.xyxy[:, 2:]) / 2, self.xyxy[:, 2:] - self.xyxy[:, :2]],
+            axis=1,
         )
 
     def __len__(self) -> int:
@@ -46,12 +90,90 @@ class RawDetections:
 
 
 class Detector(Protocol):
-    """Finds objects in one frame (no state kept between frames)."""
+    """Finds objects in one frame (no state kept between frames).
+
+    ``detect`` returns boxes down to :data:`LOW_CONFIDENCE`; those under ``min_confidence``
+    are for tracking only. ``cls`` indexes ``class_names``.
+    """
 
     name: str
     class_names: tuple[str, ...]
+    min_confidence: float
 
     def detect(self, frame: np.ndarray) -> RawDetections: ...
+
+
+def wanted_classes(known: Iterable[str], classes: Iterable[str] | None) -> list[str]:
+    """The classes a camera reports: its own list, else :data:`DEFAULT_CLASSES` the model
+    knows (all of the model's classes when it knows none of them). An unknown name is an
+    error; a plate class the model has is always kept (ANPR reads it)."""
+    known = list(known)
+    if classes is not None:
+        unknown = sorted(set(classes) - set(known))
+        if unknown:
+            raise WeightsError(f"the model has no classes {unknown}; it knows {known}")
+        chosen = list(dict.fromkeys(classes))
+    else:
+        chosen = [name for name in DEFAULT_CLASSES if name in known] or known
+    return chosen + [name for name in known if name in PLATE_CLASSES and name not in chosen]
+
+
+_SHARED: dict[tuple[str, str, int, int | None], CenterNetDetector] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_centernet(
+    model_path: Path | None, device: Device, threads: int, input_size: int | None = None
+) -> CenterNetDetector:
+    """One CenterNet session per process for (file, device, threads, input size), shared by
+    every camera (runs are serialised; a session per camera would only split the cores)."""
+    key = (str(model_path or ""), device, threads, input_size)
+    with _SHARED_LOCK:
+        if key not in _SHARED:
+            try:
+                _SHARED[key] = CenterNetDetector(
+                    model_path, threads=threads, device=device, input_size=input_size
+                )
+            except CenterNetUnavailable as exc:
+                raise DetectorUnavailable(str(exc)) from None
+        return _SHARED[key]
+
+
+class CenterNetObjectDetector:
+    """The default detector: COCO CenterNet (80 classes) on onnxruntime."""
+
+    def __init__(
+        self,
+        *,
+        min_confidence: float,
+        classes: list[str] | None = None,
+        device: Device = "cpu",
+        threads: int | None = None,
+        model_path: Path | None = None,
+        input_size: int | None = None,
+    ) -> None:
+        self.model = shared_centernet(
+            model_path, device, threads or os.cpu_count() or 1, input_size
+        )
+        self.class_names = COCO_CLASSES
+        self.classes = wanted_classes(COCO_CLASSES, classes)
+        self.name = "centernet"
+        self.min_confidence = min_confidence
+
+    def detect(self, frame: np.ndarray) -> RawDetections:
+        """Boxes of the wanted classes down to :data:`LOW_CONFIDENCE`, in frame pixels."""
+        found = self.model.detect(
+            frame,
+            score_threshold=self.min_confidence,
+            classes=self.classes,
+            low_threshold=LOW_CONFIDENCE,
+        )
+        index = {name: i for i, name in enumerate(self.class_names)}
+        return RawDetections(
+            np.array([[d.x1, d.y1, d.x2, d.y2] for d in found], np.float32),
+            np.array([d.confidence for d in found], np.float32),
+            np.array([index[d.class_name] for d in found], np.float32),
+        )
 
 
 class YoloDetector:
@@ -64,6 +186,7 @@ class YoloDetector:
         min_confidence: float,
         imgsz: int,
         classes: list[str] | None = None,
+        device: Device = "cpu",
     ) -> None:
         from ultralytics import YOLO
 
@@ -73,57 +196,74 @@ class YoloDetector:
         self.name = f"yolo:{Path(weights).name}"
         self.min_confidence = min_confidence
         self.imgsz = imgsz
-        self.class_ids = None
-        if classes:
-            unknown = set(classes) - set(self.class_names)
-            if unknown:
-                raise WeightsError(
-                    f"the model has no classes {sorted(unknown)}; it knows {list(self.class_names)}"
-                )
-            self.class_ids = [self.class_names.index(c) for c in classes]
+        self.device = torch_device(device)
+        self.class_ids = [
+            self.class_names.index(c) for c in wanted_classes(self.class_names, classes)
+        ]
 
     def detect(self, frame: np.ndarray) -> RawDetections:
+        """Boxes of the wanted classes down to :data:`LOW_CONFIDENCE` (as ultralytics' own
+        ``track`` asks of the model), in frame pixels."""
         result = self.model.predict(
             frame,
-            conf=self.min_confidence,
+            conf=min(LOW_CONFIDENCE, self.min_confidence),
             imgsz=self.imgsz,
             classes=self.class_ids,
             verbose=False,
-            device="cpu",
+            device=self.device,
         )[0]
-        boxes = result.boxes
+        boxes = result.boxes.cpu()
         return RawDetections(boxes.xyxy.numpy(), boxes.conf.numpy(), boxes.cls.numpy())
 
 
-class HogPeopleDetector:
-    """OpenCV's HOG people detector (no weights); SVM margins squashed into 0..1."""
+def describe_detector(weights: str | None, device: Device) -> str:
+    """What a camera with these weights runs on, for the start-up log line."""
+    if weights:
+        return f"YOLO {weights} (ultralytics) on {device}"
+    return f"COCO CenterNet {default_model_path()} (onnxruntime) on {device}"
 
-    def __init__(self, *, min_confidence: float) -> None:
-        self.hog = cv2.HOGDescriptor()
-        self.hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
-        self.class_names = ("person",)
-        self.name = "hog-people"
-        self.min_confidence = min_confidence
 
-    def detect(self, frame: np.ndarray) -> RawDetections:
-        scale = min(1.0, 640 / frame.shape[1])
-        small = cv2.resize(frame, None, fx=scale, fy=scale) if scale < 1 else frame
-        rects, weights = self.hog.detectMultiScale(
-            small, winStride=(8, 8), padding=(8, 8), scale=1.05
+def check_detector(weights: str | None, device: Device) -> None:
+    """Fail at start, not at the first camera: the default model file must exist, YOLO
+    weights must be a local file, and ``cuda`` must be there for the backend that runs."""
+    if weights:
+        check_weights(weights)
+        if device == "cuda":
+            torch_device(device)
+        return
+    path = default_model_path()
+    if not path.is_file():
+        raise DetectorUnavailable(
+            f"the default detector's model {path} is missing: make it once with "
+            f"`{BUILD_COMMAND}` (scripts/setup.sh does; it fetches @vladmandic/human from the "
+            "npm registry), or set DETECTOR_WEIGHTS to a local YOLO weights file"
         )
-        # SVM margins, squashed into 0..1 so that one threshold serves both detectors.
-        conf = 1 / (1 + np.exp(-np.asarray(weights, np.float32).reshape(-1)))
-        xyxy = np.array([[x, y, x + w, y + h] for x, y, w, h in rects], np.float32) / scale
-        keep = conf >= self.min_confidence
-        return RawDetections(
-            xyxy.reshape(-1, 4)[keep], conf[keep], np.zeros(int(keep.sum()), np.float32)
-        )
+    try:
+        providers_for(device)
+    except CenterNetUnavailable as exc:  # no CUDA provider
+        raise DetectorUnavailable(str(exc)) from None
 
 
 def build_detector(
-    weights: str | None, *, min_confidence: float, imgsz: int, classes: list[str] | None = None
+    weights: str | None,
+    *,
+    min_confidence: float,
+    imgsz: int,
+    classes: list[str] | None = None,
+    device: Device = "cpu",
+    threads: int | None = None,
+    centernet_size: int | None = None,
 ) -> Detector:
-    """YOLO when weights are configured, else the HOG people detector."""
+    """YOLO when weights are given (at ``imgsz``), else the default CenterNet (one session
+    shared by the process; ``centernet_size``: its input's long side, None for 512x512)."""
     if weights:
-        return YoloDetector(weights, min_confidence=min_confidence, imgsz=imgsz, classes=classes)
-    return HogPeopleDetector(min_confidence=min_confidence)
+        return YoloDetector(
+            weights, min_confidence=min_confidence, imgsz=imgsz, classes=classes, device=device
+        )
+    return CenterNetObjectDetector(
+        min_confidence=min_confidence,
+        classes=classes,
+        device=device,
+        threads=threads,
+        input_size=centernet_size,
+    )

@@ -18,7 +18,11 @@ from tqdm import tqdm
 from analytics_pipeline.analyzer.anpr import PlateReader, build_ocr
 from analytics_pipeline.analyzer.camera import CameraAnalyzer
 from analytics_pipeline.analyzer.camera_settings import CameraSettings
-from analytics_pipeline.analyzer.detector import configure_ultralytics
+from analytics_pipeline.analyzer.detector import (
+    check_detector,
+    configure_ultralytics,
+    describe_detector,
+)
 from analytics_pipeline.analyzer.output import EventSink
 from analytics_pipeline.analyzer.sources import SourceError, VideoSource
 from analytics_pipeline.analyzer.tracker import build_tracker
@@ -29,6 +33,7 @@ from analytics_pipeline.eventlog import EventLog
 from analytics_pipeline.paths import local_dir
 from analytics_pipeline.relay import Relay
 from analytics_pipeline.snapshots import SnapshotStore
+from analytics_pipeline.weights import WeightsError
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 3.0
@@ -56,6 +61,7 @@ class RunSummary:
     plates: dict[str, list[str]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     frames: dict[str, dict[str, int]] = field(default_factory=dict)
+    ocr_ms_per_frame: dict[str, float] = field(default_factory=dict)  # camera -> ANPR's OCR
 
 
 class AnalyzerService:
@@ -85,6 +91,8 @@ class AnalyzerService:
             buffer_size=settings.analyzer_buffer_size,
         )
         configure_ultralytics(settings.analyzer_threads or None)
+        # A missing model is an error now, not at the first camera's first frame.
+        check_detector(settings.detector_weights or None, settings.detector_device)
         self.ocr = build_ocr(settings.ocr_engine, settings.paddleocr_rec_model_dir)
         self.runs: dict[str, CameraRun] = {}
         self.relay_thread: threading.Thread | None = None
@@ -106,7 +114,7 @@ class AnalyzerService:
             )
         log.info(
             "detector: %s; OCR: %s",
-            settings.detector_weights or "HOG people detector (no DETECTOR_WEIGHTS)",
+            describe_detector(settings.detector_weights or None, settings.detector_device),
             settings.ocr_engine,
         )
 
@@ -132,19 +140,27 @@ class AnalyzerService:
             if first is None:
                 break
             height, width = first.image.shape[:2]
-            # The camera's own weights ("" for HOG) win over DETECTOR_WEIGHTS.
+            # The camera's own weights ("" for the default CenterNet) win over DETECTOR_WEIGHTS.
             weights = (
                 self.settings.detector_weights
                 if settings.detector_weights is None
                 else settings.detector_weights
             )
-            tracker = build_tracker(
-                weights or None,
-                fps=settings.fps,
-                min_confidence=settings.min_confidence,
-                imgsz=self.settings.detector_imgsz,
-                classes=settings.classes,
-            )
+            try:
+                tracker = build_tracker(
+                    weights or None,
+                    fps=settings.fps,
+                    min_confidence=settings.min_confidence,
+                    imgsz=self.settings.detector_imgsz,
+                    device=self.settings.detector_device,
+                    threads=self.settings.analyzer_threads or None,
+                    centernet_size=self.settings.detector_centernet_size,
+                    classes=settings.classes,
+                )
+            except WeightsError as exc:  # this camera's weights, classes or device
+                run.error = f"detector: {exc}"
+                log.error("camera %s: %s", camera.id, run.error)
+                break
             reader = PlateReader(self.ocr, pattern=settings.plate_pattern) if self.ocr else None
             analyzer = run.analyzer = CameraAnalyzer(
                 camera.id, settings, self.sink, tracker, reader, (width, height)
@@ -172,10 +188,11 @@ class AnalyzerService:
                 analyzer.finish()
             if not source.live:
                 log.info(
-                    "camera %s: end of %s (%d frames analysed)",
+                    "camera %s: end of %s (%d frames analysed; OCR %.1f ms a frame)",
                     camera.id,
                     camera.redacted_source_url,
                     source.stats.frames_analysed,
+                    1000 * analyzer.counts.ocr_seconds / max(1, analyzer.counts.frames),
                 )
                 break
         run.finished = True
@@ -257,6 +274,10 @@ class AnalyzerService:
             if run.analyzer is not None:
                 result.events[camera_id] = dict(run.analyzer.counts.events)
                 result.plates[camera_id] = list(run.analyzer.counts.plates)
+                counts = run.analyzer.counts
+                result.ocr_ms_per_frame[camera_id] = round(
+                    1000 * counts.ocr_seconds / max(1, counts.frames), 1
+                )
             if run.source is not None:
                 stats = run.source.stats
                 result.frames[camera_id] = {

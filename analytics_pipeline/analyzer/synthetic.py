@@ -14,8 +14,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from analytics_pipeline.analyzer.synthetic_plates import STYLES, PlateStyle, draw_plate
+
 CLASSES = ("person", "car", "licence_plate")
-PLATE_FONT = cv2.FONT_HERSHEY_DUPLEX
 
 
 @dataclass(frozen=True)
@@ -65,28 +66,14 @@ def background(width: int, height: int, rng: np.random.Generator) -> np.ndarray:
     return np.clip(image.astype(np.float32) + noise, 0, 255).astype(np.uint8)
 
 
-def draw_plate(image: np.ndarray, text: str, x: int, y: int, height: int) -> Box:
-    """A plate (yellow or white, black text) whose top-left corner is (x, y)."""
-    scale = height / 30
-    (tw, th), _ = cv2.getTextSize(text, PLATE_FONT, scale, max(1, round(scale * 2)))
-    width = tw + round(height * 0.5)
-    cv2.rectangle(image, (x, y), (x + width, y + height), (20, 210, 250), cv2.FILLED)
-    cv2.rectangle(image, (x, y), (x + width, y + height), (20, 20, 20), 1)
-    cv2.putText(
-        image,
-        text,
-        (x + round(height * 0.25), y + (height + th) // 2),
-        PLATE_FONT,
-        scale,
-        (10, 10, 10),
-        max(1, round(scale * 2)),
-        cv2.LINE_AA,
-    )
-    return Box("licence_plate", x, y, x + width, y + height)
-
-
 def draw_car(
-    image: np.ndarray, x: int, y_bottom: int, length: int, colour: tuple, plate: str
+    image: np.ndarray,
+    x: int,
+    y_bottom: int,
+    length: int,
+    colour: tuple,
+    plate: str,
+    style: PlateStyle | None = None,
 ) -> list[Box]:
     """A car seen from the side-rear, bottom-left at (x, y_bottom), with its plate."""
     height = int(length * 0.42)
@@ -116,10 +103,17 @@ def draw_car(
         cv2.circle(image, (wx, y_bottom - radius), radius, (25, 25, 25), cv2.FILLED)
         cv2.circle(image, (wx, y_bottom - radius), radius // 2, (160, 160, 160), cv2.FILLED)
     plate_height = max(12, int(length * 0.11))
+    if style is not None and style.scale != 1.0:
+        plate_height = max(8, round(plate_height * style.scale))
     plate_box = draw_plate(
-        image, plate, x + length // 2 - int(plate_height * 2.2), top + height // 5, plate_height
+        image,
+        plate,
+        x + length // 2 - int(plate_height * 2.2),
+        top + height // 5,
+        plate_height,
+        style,
     )
-    return [Box("car", x, cabin_top, x + length, y_bottom), plate_box]
+    return [Box("car", x, cabin_top, x + length, y_bottom), Box("licence_plate", *plate_box)]
 
 
 def draw_person(
@@ -190,6 +184,7 @@ class Actor:
     colour: tuple[int, int, int]
     plate: str = ""
     left_to_right: bool = True
+    plate_style: PlateStyle | None = None  # None: the original yellow plate
 
     def x_at(self, frame: int, width: int) -> int | None:
         """Left edge at ``frame``, or None outside its frames."""
@@ -213,6 +208,7 @@ class StreetVideo:
     frames: int = 300
     seed: int = 7
     actors: list[Actor] = field(default_factory=list)
+    brightness: float = 1.0  # below 1: a darker scene (dusk, an overcast day)
 
     def render(self, frame: int, backdrop: np.ndarray) -> tuple[np.ndarray, list[Box]]:
         image = backdrop.copy()
@@ -222,13 +218,23 @@ class StreetVideo:
             if x is None:
                 continue
             if actor.kind == "car":
-                boxes += draw_car(image, x, actor.y_bottom, actor.size, actor.colour, actor.plate)
+                boxes += draw_car(
+                    image,
+                    x,
+                    actor.y_bottom,
+                    actor.size,
+                    actor.colour,
+                    actor.plate,
+                    actor.plate_style,
+                )
             else:
                 boxes.append(
                     draw_person(
                         image, x, actor.y_bottom, actor.size, actor.colour, phase=frame * 0.6
                     )
                 )
+        if self.brightness != 1.0:
+            image = cv2.convertScaleAbs(image, alpha=self.brightness)
         return image, boxes
 
     def write(self, path: Path) -> Path:
@@ -260,3 +266,26 @@ def demo_street(seed: int = 7) -> StreetVideo:
             Actor("car", 170, 260, 350, 280, (200, 120, 30), plate="KX65TRM"),
         ],
     )
+
+
+def plate_clips() -> dict[str, StreetVideo]:
+    """Short clips (7 s at 10 fps) of two cars each, both in view at once, with plates of
+    several styles: white and yellow, Hershey and TrueType fonts, a smaller plate, a skewed
+    plate, a darker scene. The street is empty for the first 1.5 s (the motion detector's
+    warm-up) and at the end."""
+
+    def pair(first: tuple[str, str], second: tuple[str, str], **video: float) -> StreetVideo:
+        return StreetVideo(
+            frames=70,
+            seed=11,
+            actors=[
+                Actor("car", 16, 52, 262, 190, (60, 150, 60), first[0], True, STYLES[first[1]]),
+                Actor("car", 22, 62, 352, 250, (40, 40, 200), second[0], False, STYLES[second[1]]),
+            ],
+            **video,  # type: ignore[arg-type]
+        )
+
+    return {
+        "white_and_yellow": pair(("GH21JKL", "white"), ("KX65TRM", "yellow_ttf")),
+        "small_skewed_dark": pair(("LD55FVG", "small"), ("MN07PQR", "skewed"), brightness=0.55),
+    }

@@ -1,5 +1,10 @@
 """Entered / left from tracked detections: a track enters once it has been seen a few times
-and leaves when it has not been seen for a while (or when the stream ends)."""
+and leaves when it has not been seen for a while (or when the stream ends).
+
+Timings are in seconds, turned into frames at each camera's analysis rate
+(:meth:`TrackBook.for_rate`); the tracker keeps a lost id for :data:`LOST_TRACK_SECONDS`, so a
+track leaves only once its id can no longer come back.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,12 @@ from typing import Literal
 
 from analytics_pipeline.analyzer.types import Detection
 from analytics_pipeline.payloads import TrackingData
+
+#: How long a lost track is kept (and can be found again under its id) before it is given up;
+#: the tracker (ByteTrack's buffer, its stitching) and the book use the same span.
+LOST_TRACK_SECONDS = 3.0
+#: How long a track must be followed before it enters (two analysed frames at least).
+ENTER_AFTER_SECONDS = 0.4
 
 
 @dataclass
@@ -50,6 +61,15 @@ class TrackBook:
         self.lost_after_seconds = lost_after_seconds
         self.tracks: dict[int, Track] = {}
 
+    @classmethod
+    def for_rate(cls, fps: float) -> TrackBook:
+        """The book for a camera analysed at ``fps``: enters after :data:`ENTER_AFTER_SECONDS`
+        of frames, leaves one frame after the tracker gives the id up."""
+        return cls(
+            min_hits=max(2, round(fps * ENTER_AFTER_SECONDS)),
+            lost_after_seconds=LOST_TRACK_SECONDS + 1 / fps,
+        )
+
     def update(
         self, detections: list[Detection], moment: datetime
     ) -> tuple[list[Track], list[Track]]:
@@ -69,7 +89,11 @@ class TrackBook:
                     detection.confidence,
                 )
             else:
-                track.last_seen, track.last = moment, detection
+                track.last_seen = moment
+                # The box shown is the last one at half the track's best score or more: a weak
+                # box that carried the track through a crowd may hold two people.
+                if detection.confidence >= 0.5 * track.best_confidence:
+                    track.last = detection
                 track.best_confidence = max(track.best_confidence, detection.confidence)
                 track.hits += 1
             if not track.entered and track.hits >= self.min_hits:

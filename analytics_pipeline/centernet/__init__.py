@@ -5,10 +5,15 @@ its TFJS graph model into ``models/centernet.onnx`` (numpy and ``onnx`` only, no
 ``detector`` runs that file on onnxruntime and decodes the heatmap in numpy. Nothing here
 downloads at run time: a missing model file is an error naming the command that makes it.
 
-This module only holds constants (no heavy imports), so both halves can share them.
+This module only holds constants and the conversion's error (no heavy imports), so every
+part can share them. The conversion is split into :mod:`.fetch` (npm), :mod:`.tfjs` (reading
+the TFJS files), :mod:`.onnx_graph` (TF ops to ONNX nodes) and :mod:`.convert` (the build and
+its command line).
 """
 
 from __future__ import annotations
+
+from analytics_pipeline.errors import PipelineError
 
 #: Side of the square network input (plain resize, no letterbox), RGB float 0..255, NHWC.
 INPUT_SIZE = 512
@@ -20,6 +25,11 @@ HEATMAP_OUTPUT = "keypoints"
 BOXES_OUTPUT = "wh"
 #: The command that makes the model file, quoted in errors.
 BUILD_COMMAND = "python -m analytics_pipeline.centernet.convert"
+
+
+class ConversionError(PipelineError):
+    """The TFJS model could not be fetched or converted; the message says why."""
+
 
 #: The 80 COCO classes in the model's channel order (the standard COCO detection order).
 COCO_CLASSES: tuple[str, ...] = (

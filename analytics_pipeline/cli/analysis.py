@@ -7,7 +7,25 @@ import sys
 import click
 
 from analytics_pipeline.cameras import CameraInput, CameraRegistry
-from analytics_pipeline.cli.context import EXIT_REJECTED, Context, pass_context
+from analytics_pipeline.cli.context import (
+    EXIT_CONFIG,
+    EXIT_REJECTED,
+    Context,
+    fail,
+    pass_context,
+)
+
+
+def _check_detector(state: Context) -> None:
+    """Stop at start, with the command that fixes it, when the detector cannot run (the
+    default model not made yet, YOLO weights missing, no CUDA for DETECTOR_DEVICE=cuda)."""
+    from analytics_pipeline.analyzer.detector import check_detector
+    from analytics_pipeline.weights import WeightsError
+
+    try:
+        check_detector(state.settings.detector_weights or None, state.settings.detector_device)
+    except WeightsError as exc:
+        fail(str(exc), EXIT_CONFIG)
 
 
 @click.command()
@@ -42,6 +60,7 @@ def analyze(
     runs are picked up. Ctrl-C stops it cleanly."""
     from analytics_pipeline.analysis import run_analysis, run_workers, summary_lines
 
+    _check_detector(state)
     if source:
         if not camera_id:
             raise click.UsageError("--source needs --camera-id")
@@ -67,6 +86,7 @@ def demo(state: Context, serve: bool) -> None:
     end to end: events with snapshots in the log and on the Redis stream."""
     from analytics_pipeline.demo import run_demo, serve_demo
 
+    _check_detector(state)
     state.redis()  # fail early and plainly when Redis does not answer
     run_demo(state.settings, state.pool)
     if serve:

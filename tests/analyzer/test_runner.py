@@ -1,5 +1,6 @@
 """The analyzer end to end against the real PostgreSQL and Redis: synthetic street with the
-project's model, Debian's real CCTV footage with the HOG fallback, cameras coming and going."""
+project's model, cameras coming and going (real CCTV footage with the default detector:
+test_real_footage.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import cv2
 import pytest
 import redis
 
-from analytics_pipeline.analyzer.media import MediaUnavailable, opencv_sample
 from analytics_pipeline.analyzer.runner import AnalyzerService
 from analytics_pipeline.analyzer.synthetic import demo_street
 from analytics_pipeline.cameras import CameraInput, CameraRegistry
@@ -79,23 +79,6 @@ def test_synthetic_street_with_the_projects_model(
     published = [int(f[b"position"]) for _, f in stream.xrange(stream_key)]
     assert published == [e.id for e in events]  # relayed, in log order
     assert summary.plates["street"] == plates or sorted(summary.plates["street"]) == plates
-
-
-def test_real_cctv_footage_with_the_hog_fallback(settings, pool) -> None:
-    try:
-        video = opencv_sample("vtest.avi")
-    except MediaUnavailable as exc:
-        pytest.skip(f"Debian's opencv-doc could not be had: {exc}")
-    CameraRegistry(pool).register(
-        CameraInput(id="campus", source_url=str(video), settings={"fps": 1})
-    )
-    run_until_end(settings)
-    events = EventLog(pool).read_after(START, limit=10_000)
-    kinds = Counter(e.event_type for e in events)
-    assert kinds["motion"] >= 1
-    people = {e.event_data["track_id"] for e in events if e.event_type == "tracking"}
-    assert len(people) >= 2
-    assert all(e.event_data["class"] == "person" for e in events if e.event_type == "tracking")
 
 
 def test_a_broken_camera_is_reported_and_the_others_run(
