@@ -11,20 +11,54 @@ from __future__ import annotations
 
 from dagster import Definitions, in_process_executor
 
-from assets.reports import daily_report, daily_report_job
+from assets.plate_reread import plate_reread, plate_reread_job
+from assets.reports import (
+    daily_report,
+    daily_report_job,
+    monthly_report,
+    monthly_report_job,
+    weekly_report,
+    weekly_report_job,
+)
 from assets.resources import default_resources
 from assets.retention import no_orphans_after_retention, retention, retention_job
 from assets.statistics import daily_event_stats, daily_stats_job, daily_totals_match_log
 from assets.thumbnails import snapshot_thumbnails, thumbnails_job
 from sensors.event_log import event_log_sensor
-from sensors.schedules import daily_report_schedule, retention_schedule
+from sensors.schedules import (
+    daily_report_schedule,
+    monthly_report_schedule,
+    retention_schedule,
+    weekly_report_schedule,
+)
 
 defs = Definitions(
-    assets=[daily_event_stats, snapshot_thumbnails, retention, daily_report],
+    assets=[
+        daily_event_stats,
+        snapshot_thumbnails,
+        retention,
+        daily_report,
+        weekly_report,
+        monthly_report,
+        plate_reread,
+    ],
     asset_checks=[daily_totals_match_log, no_orphans_after_retention],
-    jobs=[daily_stats_job, thumbnails_job, retention_job, daily_report_job],
+    jobs=[
+        daily_stats_job,
+        thumbnails_job,
+        retention_job,
+        daily_report_job,
+        weekly_report_job,
+        monthly_report_job,
+        plate_reread_job,
+    ],
     sensors=[event_log_sensor],
-    schedules=[retention_schedule, daily_report_schedule],
+    schedules=[
+        retention_schedule,
+        daily_report_schedule,
+        weekly_report_schedule,
+        monthly_report_schedule,
+    ],
     resources=default_resources(),
     executor=in_process_executor,
 )

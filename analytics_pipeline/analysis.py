@@ -94,6 +94,8 @@ def summary_lines(summary: RunSummary, *, frames: bool = True) -> list[str]:
                 f"skipped to the analysis rate {seen.get('dropped', 0)}, dropped behind a live "
                 f"stream {seen.get('overload', 0)}, corrupt {seen.get('corrupt', 0)}"
             )
+            if summary.ocr_ms_per_frame.get(camera):
+                line += f", OCR {summary.ocr_ms_per_frame[camera]:.1f} ms a frame"
         lines.append(line)
         if summary.plates.get(camera):
             lines.append(f"  plates read: {', '.join(summary.plates[camera])}")

@@ -1,10 +1,19 @@
-"""Where Dagster keeps its runs (a database of its own beside the log, and DAGSTER_HOME), and
-the run launcher that lets run monitoring mark a killed run failed."""
+"""Where Dagster keeps its runs (a database of its own beside the log, and DAGSTER_HOME), the
+run launcher that lets run monitoring mark a killed run failed, and the local deployment that
+``analytics-pipeline dagster-dev`` runs (the UI and the daemon, stopped cleanly by Ctrl-C)."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import signal
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
+from types import FrameType
 from urllib.parse import urlsplit, urlunsplit
 
 from dagster import DagsterEventType, DagsterInstance, DagsterRun, DefaultRunLauncher
@@ -14,6 +23,9 @@ from analytics_pipeline.config import Settings
 from analytics_pipeline.db import create_database_if_missing
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+STOP_TIMEOUT_S = 30
+"""How long the UI and the daemon get to stop before they are killed."""
+log = logging.getLogger(__name__)
 
 
 def dagster_postgres_url(settings: Settings) -> str:
@@ -97,3 +109,83 @@ class LocalRunLauncher(DefaultRunLauncher):
         if _process_alive(pid, since):
             return CheckRunHealthResult(WorkerStatus.RUNNING, f"process {pid} runs")
         return CheckRunHealthResult(WorkerStatus.FAILED, f"the run's process {pid} is gone")
+
+
+def _services(host: str, port: int, log_level: str) -> dict[str, list[str]]:
+    """The two processes of a local deployment, as `dagster dev` starts them, on
+    workspace.yaml: the UI (dagster-webserver) and the daemon (schedules, sensors, backfills,
+    run monitoring)."""
+    bin_dir = Path(sys.executable).parent
+    return {
+        "dagster-webserver": [
+            str(bin_dir / "dagster-webserver"),
+            *("-w", "workspace.yaml", "-h", host, "-p", str(port)),
+            *("--dagster-log-level", log_level, "--log-level", "warning"),
+        ],
+        "dagster-daemon": [
+            str(bin_dir / "dagster-daemon"),
+            *("run", "-w", "workspace.yaml", "--log-level", log_level),
+        ],
+    }
+
+
+def serve_dagster(env: dict[str, str], host: str, port: int, log_level: str = "info") -> int:
+    """Run the Dagster UI and daemon from the repository root until SIGINT or SIGTERM (Ctrl-C,
+    even when started in the background), then stop both; the exit status.
+
+    Each runs in a session of its own and is stopped through the shutdown pipe that `dagster
+    dev` uses (and stops by itself if this process dies); a second signal kills them at once.
+    The handlers are set before the children start, so they inherit default signal handling
+    even where this process was started with SIGINT ignored (``&`` in a script)."""
+    stop = threading.Event()
+    children: dict[str, subprocess.Popen] = {}
+
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():
+            for child in children.values():
+                _kill_group(child)
+            os._exit(128 + signum)
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, handle)
+    pipes: dict[str, int] = {}
+    for name, command in _services(host, port, log_level).items():
+        read_end, pipes[name] = os.pipe()
+        children[name] = subprocess.Popen(
+            [*command, "--shutdown-pipe", str(read_end)],
+            cwd=REPO_ROOT,
+            env=os.environ | env,
+            pass_fds=[read_end],
+            start_new_session=True,
+        )
+        os.close(read_end)
+    log.info("starting the Dagster UI (http://%s:%s) and daemon; Ctrl-C stops both", host, port)
+    status = 0
+    while not stop.wait(0.5):
+        gone = [(name, c.returncode) for name, c in children.items() if c.poll() is not None]
+        if gone:
+            log.error("%s stopped (exit %s): stopping the rest", *gone[0])
+            status = 1
+            break
+    log.info("stopping the Dagster UI and daemon")
+    for write_end in pipes.values():
+        with contextlib.suppress(OSError):
+            os.write(write_end, b"SHUTDOWN\n")
+            os.close(write_end)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    for name, child in children.items():
+        try:
+            child.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log.warning("%s did not stop in %s s: killed", name, STOP_TIMEOUT_S)
+            _kill_group(child)
+    log.info("Dagster stopped")
+    return status
+
+
+def _kill_group(child: subprocess.Popen) -> None:
+    """Kill a child and what it started (its own session); reap it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signal.SIGKILL)
+    child.wait()

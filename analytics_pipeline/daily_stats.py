@@ -1,13 +1,17 @@
 """Daily statistics derived from the log with polars, stored in derived tables.
 
-One UTC day at a time: the day's visible events are copied out as CSV (one COPY), summarised
-with polars, and written over that day's rows of ``daily_event_counts`` and ``daily_stats`` in
-one transaction, so re-running a day (a backfill) gives the same rows.
+A range of UTC days at a time (one day is a range of one): the range's visible events are
+copied out as CSV in one pass over the log (split by whole days over a few connections read in
+parallel), summarised by one polars pass grouped by day, and written over the range's rows of
+``daily_event_counts`` and ``daily_stats`` in one transaction, so re-running a range (a
+backfill) gives the same rows. The marks of days that retention changed
+(``stats_stale_days``) are cleared in that transaction when the read saw the change.
 """
 
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -20,10 +24,12 @@ from psycopg_pool import ConnectionPool
 from analytics_pipeline.db import query
 
 TOP_PLATES = 10
+READERS = 2
+"""Connections that read a range in parallel (each a run of whole days)."""
 CSV_SCHEMA = {
+    "hour_number": pl.Int64,
     "camera_id": pl.String,
     "event_type": pl.String,
-    "hour": pl.Int32,
     "object_class": pl.String,
     "detected_classes": pl.String,
     "plate": pl.String,
@@ -39,7 +45,9 @@ class DayStats:
     day: date
     counts: dict[tuple[str, str], int] = field(default_factory=dict)  # (camera, type) -> n
     events_by_hour: list[int] = field(default_factory=lambda: [0] * 24)
-    object_classes: dict[str, dict[str, int]] = field(default_factory=dict)
+    object_classes: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {"tracked": {}, "detected": {}}
+    )
     distinct_plates: int = 0
     top_plates: list[dict[str, Any]] = field(default_factory=list)
     mean_dwell_seconds: float | None = None
@@ -49,17 +57,45 @@ class DayStats:
         return sum(self.counts.values())
 
 
+@dataclass(frozen=True)
+class RangeRead:
+    """The events of a range of days, and the snapshot taken before they were read."""
+
+    first_day: date
+    last_day: date
+    frame: pl.DataFrame
+    snapshot: str
+
+
 def day_bounds(day: date) -> tuple[datetime, datetime]:
     """The half-open UTC range of a day."""
     start = datetime.combine(day, time(), tzinfo=UTC)
     return start, start + timedelta(days=1)
 
 
-def read_day(pool: ConnectionPool, day: date) -> pl.DataFrame:
-    """The day's visible events, the columns the statistics need, as a polars frame."""
-    start, end = day_bounds(day)
+def days_between(first_day: date, last_day: date) -> list[date]:
+    """Every day from ``first_day`` to ``last_day``, inclusive."""
+    return [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+
+
+def _split(first_day: date, last_day: date, parts: int) -> list[tuple[date, date]]:
+    """At most ``parts`` consecutive runs of whole days covering the range."""
+    days = days_between(first_day, last_day)
+    parts = max(1, min(parts, len(days)))
+    size, extra = divmod(len(days), parts)
+    runs, start = [], 0
+    for n in range(parts):
+        end = start + size + (1 if n < extra else 0)
+        runs.append((days[start], days[end - 1]))
+        start = end
+    return runs
+
+
+def _read_csv(pool: ConnectionPool, first_day: date, last_day: date) -> pl.DataFrame:
+    start, _ = day_bounds(first_day)
+    _, end = day_bounds(last_day)
     buffer = io.BytesIO()
-    copy_sql = query("day_events_csv", start=sql.Literal(start), end=sql.Literal(end))
+    copy_sql = query("stats_events_csv", start=sql.Literal(start), end=sql.Literal(end))
     with pool.connection() as conn, conn.cursor() as cursor, cursor.copy(copy_sql) as copy:
         for chunk in copy:
             buffer.write(chunk)
@@ -67,72 +103,149 @@ def read_day(pool: ConnectionPool, day: date) -> pl.DataFrame:
     return pl.read_csv(buffer, schema=CSV_SCHEMA)
 
 
-def _class_counts(column: pl.Series) -> dict[str, int]:
-    counts = column.drop_nulls().value_counts(sort=True)
-    return {row[0]: int(row[1]) for row in counts.iter_rows()}
+def read_range(
+    pool: ConnectionPool, first_day: date, last_day: date, *, readers: int = READERS
+) -> RangeRead:
+    """The visible events of the range (the columns the statistics need), read once."""
+    with pool.connection() as conn:
+        snapshot = conn.execute(query("stats_snapshot")).fetchone()["snapshot"]
+    runs = _split(first_day, last_day, readers)
+    if len(runs) == 1:
+        frames = [_read_csv(pool, first_day, last_day)]
+    else:
+        with ThreadPoolExecutor(len(runs), thread_name_prefix="stats-read") as workers:
+            frames = list(workers.map(lambda run: _read_csv(pool, *run), runs))
+    return RangeRead(first_day, last_day, pl.concat(frames), snapshot)
 
 
-def summarise(day: date, frame: pl.DataFrame) -> DayStats:
-    """The statistics of one day's events."""
-    if frame.is_empty():
-        return DayStats(day)
-    counts = frame.group_by("camera_id", "event_type").len()
-    hourly = frame.group_by("hour").len()
-    by_hour = [0] * 24
-    for hour, n in hourly.iter_rows():
-        by_hour[hour] = int(n)
-    tracked = frame.filter((pl.col("event_type") == "tracking") & (pl.col("action") == "entered"))
-    detected = frame.filter(pl.col("event_type") == "detection")["detected_classes"]
-    plates = frame.filter(pl.col("event_type") == "anpr")["plate"].drop_nulls()
-    top = plates.value_counts(sort=True).head(TOP_PLATES)
-    dwell = frame.filter((pl.col("event_type") == "tracking") & (pl.col("action") == "left"))[
-        "dwell_seconds"
-    ].drop_nulls()
-    return DayStats(
-        day=day,
-        counts={(c, t): int(n) for c, t, n in counts.iter_rows()},
-        events_by_hour=by_hour,
-        object_classes={
-            "tracked": _class_counts(tracked["object_class"]),
-            "detected": _class_counts(detected.str.split("|").explode()),
-        },
-        distinct_plates=plates.n_unique(),
-        top_plates=[{"plate": p, "reads": int(n)} for p, n in top.iter_rows()],
-        mean_dwell_seconds=float(dwell.mean()) if len(dwell) else None,  # type: ignore[arg-type]
+def _by_day(frame: pl.DataFrame, key: str) -> dict[date, dict[str, int]]:
+    """{day: {key: count}} of a (day, key, len) frame, most frequent first, then by name."""
+    found: dict[date, dict[str, int]] = {}
+    for day, name, n in frame.sort(["day", "len", key], descending=[False, True, False]).rows():
+        found.setdefault(day, {})[name] = int(n)
+    return found
+
+
+def _aggregate(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The per-day groupings of the statistics, computed together in one polars pass."""
+    events = frame.lazy().with_columns(
+        day=(pl.col("hour_number") // 24).cast(pl.Int32).cast(pl.Date)
     )
+    kind, action = pl.col("event_type"), pl.col("action")
+    queries = {
+        "counts": events.group_by("day", "camera_id", "event_type").len(),
+        "hourly": events.group_by("hour_number").len(),
+        "tracked": events.filter((kind == "tracking") & (action == "entered"))
+        .drop_nulls("object_class")
+        .group_by("day", "object_class")
+        .len(),
+        # Each distinct list of classes is decoded once, after grouping.
+        "detected": events.filter(kind == "detection")
+        .drop_nulls("detected_classes")
+        .group_by("day", "detected_classes")
+        .len(),
+        "plates": events.filter(kind == "anpr").drop_nulls("plate").group_by("day", "plate").len(),
+        "dwell": events.filter((kind == "tracking") & (action == "left"))
+        .drop_nulls("dwell_seconds")
+        .group_by("day")
+        .agg(pl.col("dwell_seconds").mean()),
+    }
+    found = dict(zip(queries, pl.collect_all(list(queries.values())), strict=True))
+    found["detected"] = (
+        found["detected"]
+        .with_columns(pl.col("detected_classes").str.json_decode(pl.List(pl.String)))
+        .explode("detected_classes")
+        .drop_nulls()
+        .group_by("day", "detected_classes")
+        .agg(pl.col("len").sum())
+    )
+    return found
+
+
+def summarise_range(first_day: date, last_day: date, frame: pl.DataFrame) -> list[DayStats]:
+    """The statistics of every day of the range (empty days too), from one pass over its
+    events grouped by day."""
+    found = _aggregate(frame)
+    per_camera: dict[date, dict[tuple[str, str], int]] = {}
+    for day, camera, event_type, n in found["counts"].rows():
+        per_camera.setdefault(day, {})[(camera, event_type)] = int(n)
+    by_hour: dict[date, list[int]] = {}
+    epoch = date(1970, 1, 1)
+    for hour_number, n in found["hourly"].rows():
+        day = epoch + timedelta(days=hour_number // 24)
+        by_hour.setdefault(day, [0] * 24)[hour_number % 24] = int(n)
+    tracked = _by_day(found["tracked"], "object_class")
+    detected = _by_day(found["detected"], "detected_classes")
+    reads = _by_day(found["plates"], "plate")
+    mean_dwell = {day: round(float(mean), 3) for day, mean in found["dwell"].rows()}
+    return [
+        DayStats(
+            day=day,
+            counts=per_camera.get(day, {}),
+            events_by_hour=by_hour.get(day, [0] * 24),
+            object_classes={"tracked": tracked.get(day, {}), "detected": detected.get(day, {})},
+            distinct_plates=len(reads.get(day, {})),
+            top_plates=[
+                {"plate": plate, "reads": n}
+                for plate, n in list(reads.get(day, {}).items())[:TOP_PLATES]
+            ],
+            mean_dwell_seconds=mean_dwell.get(day),
+        )
+        for day in days_between(first_day, last_day)
+    ]
+
+
+def compute_range(
+    pool: ConnectionPool, first_day: date, last_day: date, *, readers: int = READERS
+) -> tuple[list[DayStats], str]:
+    """Read and summarise a range of days; the statistics and the snapshot read after."""
+    read = read_range(pool, first_day, last_day, readers=readers)
+    return summarise_range(first_day, last_day, read.frame), read.snapshot
 
 
 def compute_day(pool: ConnectionPool, day: date) -> DayStats:
     """Read and summarise one day of the log."""
-    return summarise(day, read_day(pool, day))
+    return compute_range(pool, day, day)[0][0]
+
+
+def write_days(pool: ConnectionPool, days: list[DayStats], snapshot: str | None = None) -> None:
+    """Replace the derived rows of the range ``days`` covers (one transaction); with the
+    ``snapshot`` their read was taken after, clear the stale marks that read saw."""
+    if not days:
+        return
+    first_day, last_day = min(d.day for d in days), max(d.day for d in days)
+    keys = [(d.day, *key, n) for d in days for key, n in sorted(d.counts.items())]
+    with pool.connection() as conn, conn.transaction():
+        bounds = {"first_day": first_day, "last_day": last_day}
+        conn.execute(query("delete_daily_stats_range"), bounds)
+        conn.execute(
+            query("insert_daily_counts"),
+            {
+                "days": [k[0] for k in keys],
+                "camera_ids": [k[1] for k in keys],
+                "event_types": [k[2] for k in keys],
+                "events": [k[3] for k in keys],
+            },
+        )
+        conn.execute(
+            query("insert_daily_stats"),
+            {
+                "days": [d.day for d in days],
+                "total_events": [d.total_events for d in days],
+                "events_by_hour": [Jsonb(d.events_by_hour) for d in days],
+                "object_classes": [Jsonb(d.object_classes) for d in days],
+                "distinct_plates": [d.distinct_plates for d in days],
+                "top_plates": [Jsonb(d.top_plates) for d in days],
+                "mean_dwell_seconds": [d.mean_dwell_seconds for d in days],
+            },
+        )
+        if snapshot is not None:
+            conn.execute(query("stale_days_clear"), {**bounds, "snapshot": snapshot})
 
 
 def write_day(pool: ConnectionPool, stats: DayStats) -> None:
-    """Replace the day's derived rows with ``stats`` (one transaction)."""
-    keys = sorted(stats.counts)
-    with pool.connection() as conn, conn.transaction():
-        conn.execute(query("delete_daily_stats"), {"day": stats.day})
-        conn.execute(
-            query("replace_daily_counts"),
-            {
-                "day": stats.day,
-                "camera_ids": [k[0] for k in keys],
-                "event_types": [k[1] for k in keys],
-                "events": [stats.counts[k] for k in keys],
-            },
-        )
-        conn.execute(
-            query("replace_daily_stats"),
-            {
-                "day": stats.day,
-                "total_events": stats.total_events,
-                "events_by_hour": Jsonb(stats.events_by_hour),
-                "object_classes": Jsonb(stats.object_classes),
-                "distinct_plates": stats.distinct_plates,
-                "top_plates": Jsonb(stats.top_plates),
-                "mean_dwell_seconds": stats.mean_dwell_seconds,
-            },
-        )
+    """Replace one day's derived rows with ``stats`` (one transaction)."""
+    write_days(pool, [stats])
 
 
 def read_daily_stats(
@@ -151,3 +264,9 @@ def log_counts(pool: ConnectionPool, first_day: date, last_day: date) -> dict[tu
     with pool.connection() as conn:
         rows = conn.execute(query("log_counts_by_day"), {"start": start, "end": end}).fetchall()
     return {(r["day"], r["camera_id"], r["event_type"]): int(r["events"]) for r in rows}
+
+
+def stale_days(pool: ConnectionPool) -> list[dict[str, Any]]:
+    """The days marked for a recount (rows left the log there), oldest first."""
+    with pool.connection() as conn:
+        return conn.execute(query("stale_days")).fetchall()

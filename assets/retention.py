@@ -1,4 +1,10 @@
-"""``retention``: expired events leave with their files; orphan files are swept; its job."""
+"""``retention``: expired events leave with their files; orphan files are swept; its job.
+
+The days it changes are marked in ``stats_stale_days`` (purged events by a trigger in the
+purge's transaction, dropped days here, after the run), so ``event_log_sensor`` requests
+their recount and no derived day disagrees with the log for longer than a sensor tick and a
+run.
+"""
 
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -14,6 +20,8 @@ from dagster import (
     define_asset_job,
 )
 
+from analytics_pipeline.daily_stats import stale_days
+from analytics_pipeline.db import query
 from analytics_pipeline.retention import Retention
 from assets.resources import (
     EventLogResource,
@@ -46,12 +54,20 @@ def retention(
     enforces the snapshot quota on the bytes live rows reference, and makes the log's
     partitions for the coming week. Safe to kill at any point and run again."""
     policy = retention_policy.policy
-    report = Retention(event_log.pool, snapshots.thumbnails).run(policy, dry_run=config.dry_run)
+    now = datetime.now(UTC)
+    report = Retention(event_log.pool, snapshots.thumbnails).run(
+        policy, now=now, dry_run=config.dry_run
+    )
+    recount: list[str] = []
     if not config.dry_run:
-        today = datetime.now(UTC).date()
+        today = now.date()
         event_log.event_log.ensure_partitions(
             [today + timedelta(days=d) for d in range(PARTITIONS_AHEAD + 1)]
         )
+        with event_log.pool.connection() as conn:
+            cutoff = (now - timedelta(days=policy.longest_days)).date()
+            conn.execute(query("stale_days_mark_dropped"), {"cutoff": cutoff})
+        recount = [str(row["day"]) for row in stale_days(event_log.pool)]
     try:
         stream_length: int | str = stream.client().xlen(stream.stream_key)
     except Exception as exc:
@@ -71,6 +87,8 @@ def retention(
                 }
             ),
             "stream_length": stream_length,
+            "days_to_recount": MetadataValue.json(recount[:100]),  # the oldest hundred
+            "days_to_recount_count": len(recount),
         }
     )
 

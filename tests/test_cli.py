@@ -64,7 +64,7 @@ def run(database_url: str, stream_key: str, tmp_path: Path):
             text=True,
             env=env,
             cwd=tmp_path,
-            timeout=60,
+            timeout=600,  # the demo analyses 80 s of real footage
         )
 
     return invoke

@@ -6,9 +6,11 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -145,3 +147,67 @@ def test_run_monitoring_marks_a_killed_run_failed(
         monitor_started_run(instance, None, record, logging.getLogger(__name__))  # one tick
         run = instance.get_run_by_id(record.dagster_run.run_id)
         assert run.status == DagsterRunStatus.FAILURE
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2) as reply:
+            return reply.status == 200
+    except OSError:
+        return False
+
+
+def ignore_sigint() -> None:
+    """What bash does to a command started with `&` in a script (no job control)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("sigint_ignored", [False, True], ids=["terminal", "started-with-&"])
+def test_dagster_dev_serves_the_ui_and_stops_on_sigint_without_noise(
+    database_url: str, tmp_path: Path, sigint_ignored: bool
+) -> None:
+    """`analytics-pipeline dagster-dev` on a free port: the UI answers, SIGINT stops the UI
+    and the daemon within 20 s, with no traceback and no warning to decode; also when
+    started with SIGINT ignored, as `&` in a script does."""
+    port = free_port()
+    settings = Settings(_env_file=None, database_url=database_url)
+    cli = str(Path(sys.executable).parent / "analytics-pipeline")
+    process = subprocess.Popen(
+        [cli, "--env-file", str(tmp_path / "none.env"), "dagster-dev", "-p", str(port)],
+        cwd=ROOT,
+        env=os.environ | {"DATABASE_URL": database_url, "REPORTS_DIR": str(tmp_path)},
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=ignore_sigint if sigint_ignored else None,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while not answers(port):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the UI never answered"
+            time.sleep(0.5)
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in a terminal signals the group
+        began = time.monotonic()
+        out, err = process.communicate(timeout=60)
+        stopped_in = time.monotonic() - began
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+        drop_database(dagster_postgres_url(settings).rsplit("/", 1)[1])
+    print(f"\ndagster-dev stopped {stopped_in:.1f} s after SIGINT")
+    assert process.returncode == 0, err
+    assert stopped_in < 20
+    for text in (out, err):
+        assert "Traceback" not in text
+        assert "Warning" not in text and "superseded" not in text
+        assert "will not be used" not in text
+    assert not answers(port)

@@ -1,0 +1,3 @@
+-- Removes the derived rows of a range of days before they are written again (same transaction).
+WITH counts AS (DELETE FROM daily_event_counts WHERE day BETWEEN %(first_day)s AND %(last_day)s)
+DELETE FROM daily_stats WHERE day BETWEEN %(first_day)s AND %(last_day)s
