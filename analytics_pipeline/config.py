@@ -75,8 +75,8 @@ class Settings(BaseSettings):
     reports_dir: Path = Field(default=Path("reports"))
     stats_start_date: date | None = Field(
         default=None,
-        description="First day of the statistics partitions (default: the day "
-        "of the oldest event in the log).",
+        description="First day of the statistics and report partitions (default "
+        "2026-01-01; never read from the database).",
     )
 
     retention_days: int = Field(default=30, ge=1)
