@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import shutil
@@ -85,7 +86,7 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.99) - 1] * 1000
 
 
-def measure(name: str, call: Callable[[random.Random], None], requests: int) -> float:
+def measure(name: str, call: Callable[[random.Random], None], requests: int) -> tuple[float, float]:
     rng = random.Random(7)
     for _ in range(10):  # warm-up
         call(rng)
@@ -96,7 +97,7 @@ def measure(name: str, call: Callable[[random.Random], None], requests: int) -> 
         samples.append(time.perf_counter() - began)
     p50, p99 = percentiles(samples)
     print(f"  {name:<10} p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
-    return p50
+    return p50, p99
 
 
 def one_camera_day(rng: random.Random) -> tuple[str, datetime, datetime]:
@@ -130,7 +131,7 @@ def ms(seconds: list[float]) -> str:
     return f"p50 {statistics.median(seconds) * 1000:.1f} ms, max {max(seconds) * 1000:.1f} ms"
 
 
-def probe_bomb(base: str) -> None:
+def probe_bomb(base: str) -> dict[str, float]:
     bombs: list[float] = []
     stop = threading.Event()
 
@@ -161,9 +162,13 @@ def probe_bomb(base: str) -> None:
         f"{len(bombs)} refused (400), {ms(bombs)}; /health meanwhile: {len(health)} x 200, "
         f"{ms(health)}"
     )
+    return {
+        "fragment_bomb_max_ms": round(max(bombs) * 1000, 1),
+        "health_during_bomb_max_ms": round(max(health) * 1000, 1),
+    }
 
 
-def probe_memory(base: str, pid: int) -> None:
+def probe_memory(base: str, pid: int) -> dict[str, float]:
     before, took = rss_mib(pid), []
     with httpx.Client(base_url=base, timeout=60) as http:
         for letter in "abc":
@@ -171,13 +176,15 @@ def probe_memory(base: str, pid: int) -> None:
             response = http.post("/graphql", json={"query": "{ " + f"{letter} " * 450_000 + "}"})
             assert response.status_code == 400
             took.append(time.perf_counter() - began)
+    after = rss_mib(pid)
     print(
         f"three distinct 900 KB queries: refused (400) in {ms(took)}; server RSS "
-        f"{before:.0f} MiB before, {rss_mib(pid):.0f} MiB after"
+        f"{before:.0f} MiB before, {after:.0f} MiB after"
     )
+    return {"rss_after_huge_queries_vs_before": round(after / before, 3)}
 
 
-async def probe_live(base: str, stream: str, clients: int) -> None:
+async def probe_live(base: str, stream: str, clients: int) -> dict[str, float]:
     limits = httpx.Limits(max_connections=clients + 10)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as http:
         ready, connected, received = 0, asyncio.Event(), []
@@ -207,6 +214,7 @@ async def probe_live(base: str, stream: str, clients: int) -> None:
         f"{(max(received) - sent) * 1000:.0f} ms; /health while connected: "
         f"{[r.status_code for r in health]} ({health[0].json()})"
     )
+    return {"live_clients_received_share": len(received) / clients, "live_clients": clients}
 
 
 def main() -> None:
@@ -253,9 +261,9 @@ def main() -> None:
                 except httpx.TransportError:
                     time.sleep(0.1)
             if args.probes:
-                probe_bomb(base)
-                probe_memory(base, server.pid)
-                asyncio.run(probe_live(base, stream, args.live_clients))
+                result = probe_bomb(base) | probe_memory(base, server.pid)
+                result |= asyncio.run(probe_live(base, stream, args.live_clients))
+                print("RESULT " + json.dumps(result))
                 return
 
             def gql(text: str, variables: dict) -> None:
@@ -334,21 +342,32 @@ def main() -> None:
                     conn.execute(query("event_stats"), params, prepare=False).fetchall()
 
             print(f"events query (one camera, one day, page of 50), {args.requests} requests:")
-            sql_p50 = measure("SQL", sql_events, args.requests)
-            gql_p50 = measure("GraphQL", graphql_events, args.requests)
-            rest_p50 = measure("REST", rest_events, args.requests)
-            print(
-                f"  p50 ratio: GraphQL/SQL {gql_p50 / sql_p50:.1f}x, "
-                f"REST/SQL {rest_p50 / sql_p50:.1f}x (REST also counts the total)"
+            sql, gql_events, rest = (
+                measure("SQL", sql_events, args.requests),
+                measure("GraphQL", graphql_events, args.requests),
+                measure("REST", rest_events, args.requests),
             )
+            print(
+                f"  p50 ratio: GraphQL/SQL {gql_events[0] / sql[0]:.1f}x, "
+                f"REST/SQL {rest[0] / sql[0]:.1f}x (REST also counts the total)"
+            )
+            result = {
+                "graphql_p99_vs_sql_p99": round(gql_events[1] / sql[1], 2),
+                "rest_p99_vs_sql_p99": round(rest[1] / sql[1], 2),
+            }
             print(f"stats (one camera, one day), {args.requests} requests:")
-            sql_p50 = measure("SQL", sql_stats, args.requests)
-            gql_p50 = measure("GraphQL", graphql_stats, args.requests)
-            rest_p50 = measure("REST", rest_stats, args.requests)
-            print(
-                f"  p50 ratio: GraphQL/SQL {gql_p50 / sql_p50:.1f}x, "
-                f"REST/SQL {rest_p50 / sql_p50:.1f}x"
+            sql, gql_stats, rest = (
+                measure("SQL", sql_stats, args.requests),
+                measure("GraphQL", graphql_stats, args.requests),
+                measure("REST", rest_stats, args.requests),
             )
+            print(
+                f"  p50 ratio: GraphQL/SQL {gql_stats[0] / sql[0]:.1f}x, "
+                f"REST/SQL {rest[0] / sql[0]:.1f}x"
+            )
+            result["stats_graphql_p99_vs_sql_p99"] = round(gql_stats[1] / sql[1], 2)
+            result["events"] = args.events
+            print("RESULT " + json.dumps(result))
     finally:
         server.terminate()
         server.wait(10)
