@@ -18,7 +18,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from analytics_pipeline.errors import PipelineError
-from analytics_pipeline.weights import WeightsError, check_weights
+from analytics_pipeline.weights import valid_weights_setting
 
 
 class ConfigError(PipelineError):
@@ -127,12 +127,7 @@ class Settings(BaseSettings):
     @field_validator("detector_weights")
     @classmethod
     def _weights_file(cls, value: str) -> str:
-        if value:
-            try:
-                check_weights(value)
-            except WeightsError as exc:
-                raise ValueError(str(exc)) from None
-        return value
+        return valid_weights_setting(value)
 
     @field_validator("retention_camera_days", "retention_event_type_days")
     @classmethod

@@ -8,11 +8,13 @@ never imports a pipeline stage.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 from analytics_pipeline.errors import PipelineError
 from analytics_pipeline.paths import project_root
 
 WEIGHTS_SUFFIXES = (".pt", ".onnx")
+_Setting = TypeVar("_Setting", str, str | None)
 
 
 class WeightsError(PipelineError):
@@ -34,3 +36,14 @@ def check_weights(weights: str) -> Path:
     if path.suffix not in WEIGHTS_SUFFIXES:
         raise WeightsError(f"{path} is not a .pt or .onnx weights file")
     return path.resolve()
+
+
+def valid_weights_setting(value: _Setting) -> _Setting:
+    """A settings validator: an empty value passes, anything else must pass
+    :func:`check_weights` (its message becomes the setting's error)."""
+    if value:
+        try:
+            check_weights(value)
+        except WeightsError as exc:
+            raise ValueError(str(exc)) from None
+    return value

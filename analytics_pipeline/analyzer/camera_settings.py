@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from analytics_pipeline.weights import WeightsError, check_weights
+from analytics_pipeline.weights import valid_weights_setting
 
 Polygon = list[tuple[float, float]]
 
@@ -69,12 +69,7 @@ class CameraSettings(BaseModel):
     @field_validator("detector_weights")
     @classmethod
     def _weights_file(cls, value: str | None) -> str | None:
-        if value:
-            try:
-                check_weights(value)
-            except WeightsError as exc:
-                raise ValueError(str(exc)) from None
-        return value
+        return valid_weights_setting(value)
 
     @field_validator("classes")
     @classmethod

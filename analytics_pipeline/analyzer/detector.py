@@ -159,6 +159,7 @@ class CenterNetObjectDetector:
         self.classes = wanted_classes(COCO_CLASSES, classes)
         self.name = "centernet"
         self.min_confidence = min_confidence
+        self._class_index = {name: i for i, name in enumerate(self.class_names)}
 
     def detect(self, frame: np.ndarray) -> RawDetections:
         """Boxes of the wanted classes down to :data:`LOW_CONFIDENCE`, in frame pixels."""
@@ -168,11 +169,10 @@ class CenterNetObjectDetector:
             classes=self.classes,
             low_threshold=LOW_CONFIDENCE,
         )
-        index = {name: i for i, name in enumerate(self.class_names)}
         return RawDetections(
             np.array([[d.x1, d.y1, d.x2, d.y2] for d in found], np.float32),
             np.array([d.confidence for d in found], np.float32),
-            np.array([index[d.class_name] for d in found], np.float32),
+            np.array([self._class_index[d.class_name] for d in found], np.float32),
         )
 
 

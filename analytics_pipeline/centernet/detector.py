@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +21,7 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
+from analytics_pipeline.analyzer.types import Detection
 from analytics_pipeline.centernet import (
     BOXES_OUTPUT,
     BUILD_COMMAND,
@@ -43,18 +43,6 @@ CPU_PROVIDER = "CPUExecutionProvider"
 
 class CenterNetUnavailable(PipelineError):
     """The CenterNet model cannot be run; the message says what to do."""
-
-
-@dataclass(frozen=True, slots=True)
-class CenterNetDetection:
-    """One box in frame pixels (x1, y1 top-left; x2, y2 bottom-right) with its COCO class."""
-
-    x1: float
-    y1: float
-    x2: float
-    y2: float
-    class_name: str
-    confidence: float
 
 
 def default_model_path() -> Path:
@@ -141,7 +129,7 @@ def decode(
     class_ids: np.ndarray | None = None,
     nms_iou: float = 0.5,
     input_size: tuple[int, int] = (INPUT_SIZE, INPUT_SIZE),
-) -> list[CenterNetDetection]:
+) -> list[Detection]:
     """Detections from one image's outputs (``heatmap`` C x H x W, ``distances`` 4 x H x W).
 
     ``frame_size`` is (width, height) of the frame the ``input_size`` (width, height) input
@@ -169,7 +157,7 @@ def decode(
     )
     keep = nms_per_class(boxes, scores, classes, nms_iou)
     return [
-        CenterNetDetection(
+        Detection(
             x1=float(boxes[i, 0]),
             y1=float(boxes[i, 1]),
             x2=float(boxes[i, 2]),
@@ -286,7 +274,7 @@ class CenterNetDetector:
         score_threshold: float = 0.4,
         classes: Iterable[str] | None = None,
         low_threshold: float | None = None,
-    ) -> list[CenterNetDetection]:
+    ) -> list[Detection]:
         """Boxes scoring at least ``score_threshold``, best first, in frame pixels.
 
         ``classes``: COCO names to keep (None: all 80). ``low_threshold`` (below

@@ -15,9 +15,9 @@ import pytest
 
 from analytics_pipeline.centernet import COCO_CLASSES, INPUT_SIZE
 from analytics_pipeline.centernet.detector import (
-    CenterNetDetection,
     CenterNetDetector,
     CenterNetUnavailable,
+    Detection,
     class_indices,
     decode,
     find_peaks,
@@ -34,13 +34,13 @@ def iou(a: Box, b: Box) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def box(detection: CenterNetDetection) -> Box:
+def box(detection: Detection) -> Box:
     return (detection.x1, detection.y1, detection.x2, detection.y2)
 
 
 def match(
-    found: list[CenterNetDetection], expected: list[tuple[str, Box]]
-) -> list[tuple[str, Box, CenterNetDetection | None, float]]:
+    found: list[Detection], expected: list[tuple[str, Box]]
+) -> list[tuple[str, Box, Detection | None, float]]:
     """Each expected box with the same-class detection overlapping it most (greedy, 1:1)."""
     free = list(found)
     pairs = []
