@@ -23,14 +23,20 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def validate_camera_id(value: str) -> str:
-    """A camera id is also a folder name under the snapshot root: letters, digits, ``._-``."""
+def validate_identifier(value: str, what: str) -> str:
+    """``value`` as a name safe in paths and URLs (1-100 letters, digits, ``._-``, starting
+    with a letter or digit); a ``ValueError`` naming ``what`` otherwise."""
     if not CAMERA_ID_PATTERN.match(value):
         raise ValueError(
-            "camera_id must be 1-100 characters of letters, digits, '.', '_' or '-',"
+            f"{what} must be 1-100 characters of letters, digits, '.', '_' or '-',"
             " starting with a letter or digit"
         )
     return value
+
+
+def validate_camera_id(value: str) -> str:
+    """A camera id is also a folder name under the snapshot root: letters, digits, ``._-``."""
+    return validate_identifier(value, "camera_id")
 
 
 class NewEvent(BaseModel):

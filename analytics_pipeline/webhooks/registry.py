@@ -22,11 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from analytics_pipeline.cameras import redact_url
 from analytics_pipeline.db import query
 from analytics_pipeline.errors import PipelineError
-from analytics_pipeline.events import describe_errors, validate_camera_id
+from analytics_pipeline.events import describe_errors, validate_camera_id, validate_identifier
 
 MAX_URL_LENGTH = 2048
 MAX_SECRET_LENGTH = 1000
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 
 
@@ -62,12 +61,7 @@ def validate_webhook_url(url: str) -> str:
 
 def validate_webhook_name(name: str) -> str:
     """A webhook name: 1-100 letters, digits, ``._-``, starting with a letter or digit."""
-    if not _NAME.match(name):
-        raise ValueError(
-            "a webhook name must be 1-100 characters of letters, digits, '.', '_' or '-',"
-            " starting with a letter or digit"
-        )
-    return name
+    return validate_identifier(name, "a webhook name")
 
 
 class WebhookInput(BaseModel):
