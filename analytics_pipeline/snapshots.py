@@ -88,13 +88,3 @@ class SnapshotStore:
         if not path.is_relative_to(self.root) or path == self.root:
             raise SnapshotPathError(f"snapshot path {relative!r} is outside the snapshot root")
         return path
-
-
-def __getattr__(name: str) -> object:
-    # ``annotate`` lived here before the annotators had a module of their own; tests/api still
-    # import it from here. Lazy, so that the file store does not import the analyzer.
-    if name == "annotate":
-        from analytics_pipeline.analyzer.annotators import annotate
-
-        return annotate
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

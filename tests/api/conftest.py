@@ -104,21 +104,31 @@ class RunningServer:
         return int(line.split()[1]) * 1024
 
 
+def server_env(
+    database_url: str, stream_key: str, tmp_path: Path, **overrides: str
+) -> dict[str, str]:
+    """The environment of an API server process on this test's database, stream and folders."""
+    return (
+        os.environ
+        | {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": REDIS_URL,
+            "REDIS_STREAM": stream_key,
+            "SNAPSHOTS_DIR": str(tmp_path / "snapshots"),
+            "THUMBNAILS_DIR": str(tmp_path / "thumbnails"),
+            "REPORTS_DIR": str(tmp_path / "reports"),
+            "API_KEYS": API_KEY,
+            "LOG_LEVEL": "WARNING",
+        }
+        | overrides
+    )
+
+
 @pytest.fixture
 def real_server(database_url: str, stream_key: str, tmp_path: Path) -> Iterator[RunningServer]:
     """``serve`` on a free loopback port, on this test's database and stream."""
     port = free_port()
-    env = os.environ | {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": REDIS_URL,
-        "REDIS_STREAM": stream_key,
-        "SNAPSHOTS_DIR": str(tmp_path / "snapshots"),
-        "THUMBNAILS_DIR": str(tmp_path / "thumbnails"),
-        "REPORTS_DIR": str(tmp_path / "reports"),
-        "API_KEYS": API_KEY,
-        "LOG_LEVEL": "WARNING",
-        "HEADER_SECONDS": "1",
-    }
+    env = server_env(database_url, stream_key, tmp_path, HEADER_SECONDS="1")
     script = Path(__file__).with_name("run_server.py")
     process = subprocess.Popen([sys.executable, str(script), str(port)], env=env, cwd=tmp_path)
     url = f"http://127.0.0.1:{port}"

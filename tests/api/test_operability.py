@@ -4,7 +4,6 @@ clients attached, a PostgreSQL restart between requests, live clients that recon
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -24,24 +23,15 @@ from analytics_pipeline.db import migrate
 from analytics_pipeline.eventlog import START, EventLog, format_cursor
 from analytics_pipeline.events import NewEvent
 from analytics_pipeline.relay import message_fields
-from tests.api.conftest import T0
-from tests.conftest import API_KEY, REDIS_URL, PostgresServer, free_port
+from tests.api.conftest import T0, server_env
+from tests.conftest import REDIS_URL, PostgresServer, free_port
 
 
 def start_server(
     database_url: str, stream_key: str, tmp_path: Path
 ) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = os.environ | {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": REDIS_URL,
-        "REDIS_STREAM": stream_key,
-        "SNAPSHOTS_DIR": str(tmp_path / "snapshots"),
-        "THUMBNAILS_DIR": str(tmp_path / "thumbnails"),
-        "REPORTS_DIR": str(tmp_path / "reports"),
-        "API_KEYS": API_KEY,
-        "LOG_LEVEL": "INFO",
-    }
+    env = server_env(database_url, stream_key, tmp_path, LOG_LEVEL="INFO")
     script = Path(__file__).with_name("run_server.py")
     process = subprocess.Popen(
         [sys.executable, str(script), str(port)],

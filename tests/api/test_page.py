@@ -26,11 +26,12 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from analytics_pipeline.analyzer.annotators import annotate
 from analytics_pipeline.cameras import CameraInput, CameraRegistry
 from analytics_pipeline.eventlog import EventLog
 from analytics_pipeline.events import NewEvent
 from analytics_pipeline.relay import Relay
-from analytics_pipeline.snapshots import SnapshotStore, annotate
+from analytics_pipeline.snapshots import SnapshotStore
 from tests.conftest import REDIS_URL, free_port
 
 CLI = shutil.which("analytics-pipeline") or str(Path(sys.executable).parent / "analytics-pipeline")
