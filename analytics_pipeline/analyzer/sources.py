@@ -8,12 +8,14 @@ machine allows (frame times follow the video's own clock) or, with ``realtime``,
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -23,6 +25,11 @@ from analytics_pipeline.errors import PipelineError
 
 log = logging.getLogger(__name__)
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://")
+RtspTransport = Literal["tcp", "udp"]
+FFMPEG_OPTIONS_VARIABLE = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
+# OpenCV reads FFmpeg's options from the environment when a capture opens: the lock keeps two
+# cameras with different RTSP transports from opening with each other's options.
+_FFMPEG_OPTIONS_LOCK = threading.Lock()
 
 
 class SourceError(PipelineError):
@@ -50,6 +57,15 @@ def is_stream(url: str) -> bool:
     return url.lower().startswith(STREAM_SCHEMES)
 
 
+def ffmpeg_options(existing: str | None, rtsp_transport: RtspTransport) -> str:
+    """OpenCV's FFmpeg options (``key;value|key;value``) with the RTSP transport set, keeping
+    the options an operator set in the environment; their own ``rtsp_transport`` wins."""
+    options = [option for option in (existing or "").split("|") if option]
+    if not any(option.split(";", 1)[0] == "rtsp_transport" for option in options):
+        options.append(f"rtsp_transport;{rtsp_transport}")
+    return "|".join(options)
+
+
 class VideoSource:
     """Frames of one camera at (at most) ``fps`` per second."""
 
@@ -61,6 +77,9 @@ class VideoSource:
         realtime: bool = False,
         max_backoff: float = 30.0,
         stop: threading.Event | None = None,
+        open_timeout: float = 10.0,
+        read_timeout: float = 10.0,
+        rtsp_transport: RtspTransport = "tcp",
     ) -> None:
         self.url = url
         self.shown_url = redact_url(url)  # for messages and logs: no credentials
@@ -68,6 +87,9 @@ class VideoSource:
         self.realtime = realtime
         self.max_backoff = max_backoff
         self.stop = stop or threading.Event()
+        self.open_timeout = open_timeout
+        self.read_timeout = read_timeout
+        self.rtsp_transport = rtsp_transport
         self.stats = SourceStats()
         self.live = is_stream(url)
         self.total_frames: int | None = None
@@ -76,12 +98,30 @@ class VideoSource:
             raise SourceError(f"video file {url} does not exist")
 
     def _open(self) -> cv2.VideoCapture:
-        capture = cv2.VideoCapture(self.url, cv2.CAP_FFMPEG)
+        # A dead camera (one that accepts and then says nothing) fails the open or the read
+        # after these timeouts instead of blocking its reader for FFmpeg's default 30 s+.
+        timeouts = [
+            cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+            round(self.open_timeout * 1000),
+            cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+            round(self.read_timeout * 1000),
+        ]
+        with _FFMPEG_OPTIONS_LOCK:
+            saved = os.environ.get(FFMPEG_OPTIONS_VARIABLE)
+            if self.url.lower().startswith(("rtsp://", "rtsps://")):
+                os.environ[FFMPEG_OPTIONS_VARIABLE] = ffmpeg_options(saved, self.rtsp_transport)
+            try:
+                capture = cv2.VideoCapture(self.url, cv2.CAP_FFMPEG, timeouts)
+            finally:
+                if saved is None:
+                    os.environ.pop(FFMPEG_OPTIONS_VARIABLE, None)
+                else:
+                    os.environ[FFMPEG_OPTIONS_VARIABLE] = saved
         if not capture.isOpened():
             capture.release()
             raise SourceError(
                 f"cannot open {self.shown_url}: not a video OpenCV can read, "
-                "or the camera does not answer"
+                f"or the camera did not answer within {self.open_timeout:g} s"
             )
         self.source_fps = capture.get(cv2.CAP_PROP_FPS) or 0.0
         count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
@@ -176,10 +216,20 @@ class VideoSource:
             backoff, failures = 1.0, 0
             try:
                 while not (self.stop.is_set() or done.is_set()):
+                    asked = time.monotonic()
                     ok, image = capture.read()
                     if not ok or image is None:
                         failures += 1
                         self.stats.corrupt_frames += 1
+                        stalled = time.monotonic() - asked >= self.read_timeout * 0.9
+                        if stalled:
+                            log.error(
+                                "%s: no frame within %g s, reconnecting",
+                                self.shown_url,
+                                self.read_timeout,
+                            )
+                            self.stats.reconnects += 1
+                            break
                         if failures >= 25:
                             log.error("%s: stream dropped, reconnecting", self.shown_url)
                             self.stats.reconnects += 1
