@@ -24,7 +24,7 @@ from analytics_pipeline.api.images import serve_snapshot, serve_thumbnail
 from analytics_pipeline.api.live import live_events
 from analytics_pipeline.api.middleware import (
     PAGE_CSP,
-    BodyLimits,
+    BodyDeadline,
     RequestChecks,
     SecurityHeaders,
 )
@@ -175,6 +175,7 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
+        max_body_size=settings.api_max_body_bytes,
         exception_handlers={
             HTTPException: http_error,
             PipelineError: pipeline_error,
@@ -183,6 +184,6 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.add_middleware(WaitForDatabase)
     app.add_middleware(RequestChecks)
-    app.add_middleware(BodyLimits, limit=settings.api_max_body_bytes)
+    app.add_middleware(BodyDeadline)
     app.add_middleware(SecurityHeaders)
     return app

@@ -1,4 +1,6 @@
-"""ASGI middleware of the API: security headers, JSON-only bodies, body size and time limits."""
+"""ASGI middleware of the API: security headers, JSON-only bodies, a time limit on bodies.
+
+The size limit on bodies is Starlette's own (``Starlette(max_body_size=...)`` in ``app.py``)."""
 
 from __future__ import annotations
 
@@ -87,31 +89,23 @@ class RequestChecks:
         return None
 
 
-class BodyLimits:
-    """Refuses request bodies over ``limit`` bytes with 413, declared or streamed, and bodies
-    that take longer than ``seconds`` to arrive with 408."""
+class BodyDeadline:
+    """Answers 408 to a request body that takes longer than ``seconds`` to arrive (a client
+    that declares a body and stalls would otherwise hold a worker until it disconnects)."""
 
-    def __init__(self, app: ASGIApp, limit: int, seconds: float = BODY_SECONDS) -> None:
+    def __init__(self, app: ASGIApp, seconds: float = BODY_SECONDS) -> None:
         self.app = app
-        self.limit = limit
         self.seconds = seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (
-            not declared.isdigit() or len(declared) > 18 or int(declared) > self.limit
-        ):
-            response = JSONResponse({"detail": f"request body over {self.limit} bytes"}, 413)
-            await response(scope, receive, send)
-            return
-        received, complete = 0, False
+        complete = False
         deadline = anyio.current_time() + self.seconds
 
-        async def limited_receive() -> Message:
-            nonlocal received, complete
+        async def receive_in_time() -> Message:
+            nonlocal complete
             if complete:  # after the body: waiting for a disconnect, which may take hours
                 return await receive()
             try:
@@ -119,10 +113,7 @@ class BodyLimits:
                     message = await receive()
             except TimeoutError:
                 raise HTTPException(408, "the request body took too long to arrive") from None
-            received += len(message.get("body", b""))
-            if received > self.limit:
-                raise HTTPException(413, f"request body over {self.limit} bytes")
             complete = message["type"] != "http.request" or not message.get("more_body", False)
             return message
 
-        await self.app(scope, limited_receive, send)
+        await self.app(scope, receive_in_time, send)

@@ -6,7 +6,7 @@ httptools accepts megabytes of headers. :func:`uvicorn_config` gives ``uvicorn.r
 (complete ones are capped by :class:`~analytics_pipeline.api.middleware.RequestChecks`) and a
 deadline for the head of every request, a short keep-alive, a cap on concurrent
 connections (503 past it), and a graceful-shutdown limit so live clients never hold a restart.
-Slow bodies are the application's (:class:`analytics_pipeline.api.middleware.BodyLimits`).
+Slow bodies are the application's (:class:`analytics_pipeline.api.middleware.BodyDeadline`).
 """
 
 from __future__ import annotations

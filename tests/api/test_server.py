@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from analytics_pipeline.api.middleware import BodyLimits
+from analytics_pipeline.api.middleware import BodyDeadline
 from tests.api.test_graphql_security import fragment_bomb
 
 
@@ -115,7 +115,7 @@ def test_a_stalled_body_is_a_408(declared, sent) -> None:
         }
         from starlette.middleware.exceptions import ExceptionMiddleware
 
-        await ExceptionMiddleware(BodyLimits(app, limit=1000, seconds=0.3))(scope, receive, send)
+        await ExceptionMiddleware(BodyDeadline(app, seconds=0.3))(scope, receive, send)
 
     started = time.perf_counter()
     asyncio.run(scenario())
