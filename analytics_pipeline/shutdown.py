@@ -11,10 +11,11 @@ from types import FrameType
 log = logging.getLogger(__name__)
 
 
-def stop_on_signals(request_stop: Callable[[], object]) -> None:
+def stop_on_signals(request_stop: Callable[[], object]) -> list[int]:
     """Call ``request_stop`` on the first SIGINT or SIGTERM; exit at once on the second.
 
-    Must be called from the main thread (Python delivers signals there)."""
+    Returns the list the received signal's number is put in (empty until one arrives). Must
+    be called from the main thread (Python delivers signals there)."""
     received: list[int] = []
 
     def handle(signum: int, _frame: FrameType | None) -> None:
@@ -27,3 +28,4 @@ def stop_on_signals(request_stop: Callable[[], object]) -> None:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, handle)
+    return received

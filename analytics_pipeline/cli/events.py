@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections.abc import Iterator
 from datetime import datetime
@@ -16,6 +17,7 @@ from analytics_pipeline.cli.context import EXIT_REJECTED, Context, pass_context
 from analytics_pipeline.eventlog import EventFilter
 from analytics_pipeline.events import NewEvent, StoredEvent, as_utc, describe_errors
 from analytics_pipeline.relay import decode_message
+from analytics_pipeline.shutdown import stop_on_signals
 
 
 @click.group()
@@ -23,12 +25,12 @@ def events() -> None:
     """Append, list and follow events."""
 
 
-def _parse_lines(source: IO[str], rejected: list[str]) -> Iterator[NewEvent]:
+def _parse_lines(source: IO[str], rejected: list[str]) -> Iterator[tuple[int, NewEvent]]:
     for number, line in enumerate(source, start=1):
         if not line.strip():
             continue
         try:
-            yield NewEvent.model_validate_json(line)
+            yield number, NewEvent.model_validate_json(line)
         except ValidationError as exc:
             rejected.append(f"line {number}: {describe_errors(exc)}")
 
@@ -43,12 +45,14 @@ def events_append(state: Context, source: IO[str], batch_size: int) -> None:
     Fields as in the events table: event_type, camera_id, timestamp, frame_number and
     optionally event_id, snapshot_path, event_data. Bad lines are reported with their line
     number and skipped (exit code 1); good lines are stored; an event_id already stored is
-    not stored again.
+    not stored again. SIGTERM or Ctrl-C stops reading, stores the lines already read and
+    says up to which line (exit code 128 + the signal's number).
     """
     event_log = state.event_log
     rejected: list[str] = []
     stored = duplicates = 0
     batch: list[NewEvent] = []
+    stopped = stop_on_signals(lambda: None)
 
     def flush() -> None:
         nonlocal stored, duplicates
@@ -58,15 +62,27 @@ def events_append(state: Context, source: IO[str], batch_size: int) -> None:
         progress.update(len(batch))
         batch.clear()
 
+    last_line = 0
     with tqdm(desc="appending", unit="event", disable=None, file=sys.stderr) as progress:
-        for event in _parse_lines(source, rejected):
+        for number, event in _parse_lines(source, rejected):
+            last_line = number
             batch.append(event)
             if len(batch) >= batch_size:
                 flush()
+            if stopped:
+                break
         flush()
     for problem in rejected:
         click.secho(problem, fg="yellow", err=True)
     click.echo(f"stored {stored}, already stored {duplicates}, rejected {len(rejected)}")
+    if stopped:
+        click.secho(
+            f"stopped by {signal.Signals(stopped[0]).name} after line {last_line}: "
+            "the lines after it were not read",
+            fg="yellow",
+            err=True,
+        )
+        sys.exit(128 + stopped[0])
     if rejected:
         sys.exit(EXIT_REJECTED)
 
