@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     enable_snapshots: bool = True
     snapshot_format: Literal["png", "jpeg", "webp"] = "png"
     snapshot_quality: int = Field(default=90, ge=1, le=100)
+    enable_clips: bool = Field(
+        default=False,
+        description="MP4 clips of events (per camera: clip_events, clip_pre_seconds, "
+        "clip_post_seconds), beside the snapshots.",
+    )
     detector_weights: str = Field(
         default="",
         description="Local YOLO weights (.pt/.onnx); empty: the COCO CenterNet made at set-up "
@@ -66,6 +71,13 @@ class Settings(BaseSettings):
     paddleocr_rec_model_dir: Path | None = None
     analyzer_threads: int = Field(default=0, ge=0, description="0: one per core.")
     analyzer_buffer_size: int = Field(default=10_000, ge=1)
+    camera_lease_seconds: float = Field(
+        default=30.0,
+        ge=1,
+        le=3600,
+        description="Camera lease of an analyzer, renewed every third of it; a dead "
+        "analyzer's cameras are taken over within it.",
+    )
     thumbnails_dir: Path = Field(default=Path("thumbnails"))
     thumbnail_width: int = Field(default=320, ge=32, le=2048)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -104,6 +116,12 @@ class Settings(BaseSettings):
     graphql_max_depth: int = Field(default=10, ge=2)
     graphql_max_aliases: int = Field(default=20, ge=0)
     graphql_max_cost: int = Field(default=20_000, ge=1)
+    graphql_max_subscribers: int = Field(
+        default=1000, ge=1, le=100_000, description="GraphQL subscriptions open at once."
+    )
+    graphql_subscriber_queue: int = Field(
+        default=256, ge=8, le=100_000, description="Messages queued for one slow subscriber."
+    )
 
     @property
     def api_key_set(self) -> frozenset[str]:

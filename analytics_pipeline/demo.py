@@ -27,7 +27,9 @@ def demo_cameras() -> list[CameraInput]:
     """The synthetic street (the project's model) and, when it can be had, vtest.avi (the
     default detector, COCO CenterNet, with the default settings).
 
-    The street keeps the project's model: the real COCO detector does not see its flat drawn
+    The street has a counting line across the road (``gate``, drawn bottom to top: ``a_to_b``
+    is left to right) and, with the demo's ``ENABLE_CLIPS``, a clip of each crossing. The
+    street keeps the project's model: the real COCO detector does not see its flat drawn
     cars as cars (nothing at score 0.3 on any of its frames) and finds its stick-figure walker
     only now and then, so the street's plates would never be read off a vehicle track.
     """
@@ -42,6 +44,8 @@ def demo_cameras() -> list[CameraInput]:
                 "fps": 5,
                 "detector_weights": str(MODEL),
                 "plate_pattern": "[A-Z]{2}[0-9]{2}[A-Z]{3}",
+                "lines": [{"name": "gate", "points": [[0.5, 1.0], [0.5, 0.45]]}],
+                "clip_events": ["line_crossed", "anpr"],
             },
         )
     ]
@@ -70,7 +74,7 @@ def run_demo(settings: Settings, pool: ConnectionPool) -> None:
     for camera in cameras:
         registry.register(camera)
     summary = run_analysis(
-        settings.model_copy(update={"detector_imgsz": 320}),
+        settings.model_copy(update={"detector_imgsz": 320, "enable_clips": True}),
         [c.id for c in cameras],
         until_end=True,
     )
@@ -80,6 +84,7 @@ def run_demo(settings: Settings, pool: ConnectionPool) -> None:
     for camera_id, error in summary.errors.items():
         click.secho(f"{camera_id}: {error}", fg="red", err=True)
     click.echo(f"snapshots under {settings.snapshots_dir.resolve()}/<camera>/<day>/")
+    click.echo("clips of the street's line crossings and plates: /clips/{event id}")
     click.echo(
         f"Redis stream {settings.redis_stream!r}: analytics-pipeline events tail "
         "--from-start --count 5"

@@ -73,6 +73,53 @@ class TrackingData(Payload):
     dwell_seconds: float
 
 
+class LineCrossedData(Payload):
+    """``line_crossed``: a tracked object crossed a counting line (once per crossing)."""
+
+    line: str = Field(description="The line's name.")
+    direction: Literal["a_to_b", "b_to_a"] = Field(
+        description="a_to_b: from the left of the way from the line's first point to its "
+        "second to its right, on the image."
+    )
+    track_id: int
+    class_name: str = Field(alias="class")
+    confidence: float = Field(description="The detection's, on the frame of the crossing.")
+    box: Box = Field(description="The object on the frame of the crossing.")
+    point: list[float] = Field(description="Its reference point (bottom centre), [x, y].")
+
+
+class ZoneEnteredData(Payload):
+    """``zone_entered``: a tracked object entered a zone with events."""
+
+    zone: str = Field(description="The zone's name.")
+    track_id: int
+    class_name: str = Field(alias="class")
+    confidence: float
+    box: Box
+    entered_at: IsoTime = Field(description="First seen inside.")
+
+
+class ZoneLeftData(ZoneEnteredData):
+    """``zone_left``: a tracked object left a zone with events (or was lost in it)."""
+
+    left_at: IsoTime = Field(description="Last seen inside.")
+    dwell_seconds: float = Field(description="left_at - entered_at.")
+
+
+class ClipReadyData(Payload):
+    """``clip_ready``: the MP4 clip of an event is whole (``snapshot_path`` is the clip)."""
+
+    source_event_id: uuid.UUID
+    source_event_type: str
+    path: str = Field(description="The clip, relative to the snapshot root.")
+    start: IsoTime = Field(description="Time of the first frame.")
+    end: IsoTime = Field(description="Time of the last frame.")
+    duration_seconds: float
+    frames: int
+    width: int
+    height: int
+
+
 class PlateReadData(Payload):
     """One OCR read of a plate."""
 
@@ -140,5 +187,9 @@ PAYLOADS: dict[str, type[Payload]] = {
     "anpr_reread": AnprRereadData,
     "event_deleted": EventDeletedData,
     "plate_match": PlateMatchData,
+    "line_crossed": LineCrossedData,
+    "zone_entered": ZoneEnteredData,
+    "zone_left": ZoneLeftData,
+    "clip_ready": ClipReadyData,
 }
 """The ``event_data`` model of each event type."""

@@ -4,6 +4,7 @@ The overlay pixels are tested with the annotators (tests/analyzer/test_annotator
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +14,13 @@ import pytest
 
 from analytics_pipeline.atomic import write_atomically
 from analytics_pipeline.errors import PipelineError
-from analytics_pipeline.snapshots import SnapshotPathError, SnapshotStore, snapshot_relative_path
+from analytics_pipeline.snapshots import (
+    EncodedFile,
+    SnapshotPathError,
+    SnapshotStore,
+    clip_relative_path,
+    snapshot_relative_path,
+)
 
 MOMENT = datetime(2026, 3, 15, 10, 30, 45, 123456, tzinfo=UTC)
 GREY = 100
@@ -92,3 +99,15 @@ def test_write_atomically_replaces_only_when_asked(tmp_path: Path) -> None:
     assert write_atomically(target, b"three", replace=True) == target
     assert target.read_bytes() == b"three"
     assert sorted(p.name for p in target.parent.iterdir()) == ["report.html", "report_1.html"]
+
+
+def test_a_clip_lives_beside_the_snapshots_named_after_its_event(tmp_path: Path) -> None:
+    event_id = uuid.UUID(int=42)
+    moment = datetime(2026, 3, 15, 23, 59, 59, 5, tzinfo=UTC)
+    relative = clip_relative_path("gate", "line_crossed", moment, event_id)
+    assert relative.as_posix() == f"gate/2026-03-15/clips/line_crossed_235959_000005_{event_id}.mp4"
+    store = SnapshotStore(tmp_path, enabled=False)  # clips are written whatever the snapshots
+    stored = store.write("gate", "clip_ready", moment, EncodedFile(relative, b"mp4 bytes"))
+    assert stored == relative.as_posix()
+    assert (tmp_path / stored).read_bytes() == b"mp4 bytes"
+    assert [p.name for p in (tmp_path / "gate/2026-03-15/clips").iterdir()] == [relative.name]

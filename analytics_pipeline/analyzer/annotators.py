@@ -4,7 +4,9 @@ Each annotator draws onto the image it is given (in place) and returns it:
 :class:`MotionAnnotator` (motion regions red at 30% opacity), :class:`BoxAnnotator` (boxes
 colour-coded by class, labelled ``class confidence #track``), :class:`PlateAnnotator` (plates
 in a thick green box, the text and its confidence at the top), :class:`TimestampAnnotator`
-(the event time, on every snapshot). :func:`annotate` draws one event's evidence on a copy.
+(the event time, on every snapshot), :class:`LineAnnotator` (a counting line in yellow, its
+name at its first point and an arrow towards its ``b`` side), :class:`ZoneAnnotator` (a zone's
+outline in magenta, its name inside). :func:`annotate` draws one event's evidence on a copy.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from datetime import UTC, datetime
 import cv2
 import numpy as np
 
+from analytics_pipeline.analyzer.lines import CountingLine
 from analytics_pipeline.analyzer.types import Detection, PlateRead
+from analytics_pipeline.analyzer.zones import EventZone
 
 Colour = tuple[int, int, int]  # BGR
 
@@ -26,6 +30,9 @@ PLATE_COLOUR: Colour = (0, 255, 0)  # green
 PLATE_THICKNESS = 4
 BOX_THICKNESS = 2
 TIMESTAMP_COLOUR: Colour = (0, 0, 0)
+LINE_COLOUR: Colour = (0, 255, 255)  # yellow
+ZONE_COLOUR: Colour = (255, 0, 255)  # magenta
+LINE_THICKNESS = 3
 # Class colours: distinct hues that are neither the motion red nor the plate green.
 CLASS_PALETTE: tuple[Colour, ...] = (
     (255, 128, 0),
@@ -136,10 +143,56 @@ class TimestampAnnotator:
         return draw_label(image, text, 0, image.shape[0] - 1, self.colour)
 
 
+def _pixel(point: tuple[float, float]) -> tuple[int, int]:
+    return round(point[0]), round(point[1])
+
+
+class LineAnnotator:
+    """A counting line, its name at its first point (a) and an arrow from its middle towards
+    its right-hand side (b): the way ``a_to_b`` crossings go."""
+
+    def __init__(self, colour: Colour = LINE_COLOUR, thickness: int = LINE_THICKNESS) -> None:
+        self.colour = colour
+        self.thickness = thickness
+
+    def annotate(self, image: np.ndarray, lines: Sequence[CountingLine]) -> np.ndarray:
+        for line in lines:
+            cv2.line(image, _pixel(line.a), _pixel(line.b), self.colour, self.thickness)
+            (ax, ay), (bx, by) = line.a, line.b
+            length = max(line.length, 1e-6)
+            middle = ((ax + bx) / 2, (ay + by) / 2)
+            arrow = min(40.0, max(12.0, length / 4))
+            # Right-hand normal of a->b in image coordinates (y down): (-dy, dx).
+            tip = (middle[0] - (by - ay) / length * arrow, middle[1] + (bx - ax) / length * arrow)
+            cv2.arrowedLine(
+                image, _pixel(middle), _pixel(tip), self.colour, max(1, self.thickness - 1)
+            )
+            draw_label(image, line.name, round(ax), round(ay), self.colour)
+        return image
+
+
+class ZoneAnnotator:
+    """A zone's outline, its name at its first point."""
+
+    def __init__(self, colour: Colour = ZONE_COLOUR, thickness: int = BOX_THICKNESS) -> None:
+        self.colour = colour
+        self.thickness = thickness
+
+    def annotate(self, image: np.ndarray, zones: Sequence[EventZone]) -> np.ndarray:
+        for zone in zones:
+            points = np.array([_pixel(p) for p in zone.polygon], np.int32)
+            cv2.polylines(image, [points], True, self.colour, self.thickness)
+            x, y = _pixel(zone.polygon[0])
+            draw_label(image, zone.name, x, y, self.colour)
+        return image
+
+
 MOTION = MotionAnnotator()
 BOXES = BoxAnnotator()
 PLATES = PlateAnnotator()
 TIMESTAMP = TimestampAnnotator()
+LINES = LineAnnotator()
+ZONES = ZoneAnnotator()
 
 
 def annotate(
@@ -149,11 +202,15 @@ def annotate(
     motion_mask: np.ndarray | None = None,
     detections: Sequence[Detection] = (),
     plates: Sequence[PlateRead] = (),
+    lines: Sequence[CountingLine] = (),
+    zones: Sequence[EventZone] = (),
 ) -> np.ndarray:
     """A copy of ``frame`` (BGR) with the evidence of one event drawn on it."""
     image = frame.copy()
     if motion_mask is not None:
         MOTION.annotate(image, motion_mask)
+    ZONES.annotate(image, zones)
+    LINES.annotate(image, lines)
     BOXES.annotate(image, detections)
     PLATES.annotate(image, plates)
     return TIMESTAMP.annotate(image, moment)

@@ -1,4 +1,5 @@
-"""One camera's analysis: frames in, events out (motion, detection, tracking, anpr)."""
+"""One camera's analysis: frames in, events out (motion, detection, tracking, anpr, counting
+lines, zone events), and the clips of its events (``ENABLE_CLIPS``)."""
 
 from __future__ import annotations
 
@@ -12,20 +13,28 @@ import numpy as np
 from analytics_pipeline.analyzer.annotators import annotate
 from analytics_pipeline.analyzer.anpr import Anpr, PlateReader, VehiclePlates
 from analytics_pipeline.analyzer.camera_settings import CameraSettings
+from analytics_pipeline.analyzer.clips import ClipRecorder
+from analytics_pipeline.analyzer.lines import CountingLine, Crossing, LineCounter
 from analytics_pipeline.analyzer.motion import MotionChange, MotionDetector
 from analytics_pipeline.analyzer.output import EventSink
 from analytics_pipeline.analyzer.sources import Frame
 from analytics_pipeline.analyzer.track_events import Track, TrackBook
 from analytics_pipeline.analyzer.tracker import Tracker
 from analytics_pipeline.analyzer.types import PLATE_CLASSES, VEHICLE_CLASSES, Detection
+from analytics_pipeline.analyzer.zones import EventZone, ZoneChange, ZoneWatcher
+from analytics_pipeline.events import NewEvent
 from analytics_pipeline.payloads import (
     AnprData,
     DetectedObject,
     DetectionData,
+    LineCrossedData,
     MotionData,
     Payload,
     PlateReadData,
+    ZoneEnteredData,
+    ZoneLeftData,
 )
+from analytics_pipeline.snapshots import EncodedFile
 
 log = logging.getLogger(__name__)
 BURST_GAP_SECONDS = 2.0  # a detection burst starts after this long without detections
@@ -78,6 +87,24 @@ class CameraAnalyzer:
             region_mask=self.region,
         )
         self.tracks = TrackBook.for_rate(settings.fps)
+        lines = [
+            CountingLine.from_relative(x.name, x.points, width, height) for x in settings.lines
+        ]
+        self.lines = LineCounter.for_rate(lines, settings.fps, frame_size)
+        zones = [
+            EventZone.from_relative(z.name, z.points, width, height) for z in settings.event_zones
+        ]
+        self.zones = ZoneWatcher.for_rate(zones, settings.fps)
+        self.clips: ClipRecorder | None = None
+        if getattr(sink.snapshots, "clips", False) and settings.clip_events:
+            self.clips = ClipRecorder(
+                camera_id,
+                self._emit_clip,
+                event_types=settings.clip_events,
+                pre_seconds=settings.clip_pre_seconds,
+                post_seconds=settings.clip_post_seconds,
+                fps=settings.fps,
+            )
         self.anpr: Anpr | None = None
         if plate_reader is not None and settings.anpr != "off":
             plate_reader.max_regions = settings.anpr_max_regions
@@ -91,10 +118,20 @@ class CameraAnalyzer:
     def _emit(
         self, event_type: str, frame: Frame, payload: Payload, image: np.ndarray | None
     ) -> None:
-        self.sink.emit(
+        event = self.sink.emit(
             self.camera_id, event_type, frame.moment, frame.number, payload.event_data(), image
         )
         self.counts.events[event_type] = self.counts.events.get(event_type, 0) + 1
+        if self.clips is not None and self.clips.wants(event_type):
+            self.clips.start(event)
+
+    def _emit_clip(
+        self, event_type: str, moment: datetime, number: int, data: dict, clip: EncodedFile
+    ) -> NewEvent:
+        """``clip_ready``, from the clip worker thread (the sink is thread-safe)."""
+        event = self.sink.emit(self.camera_id, event_type, moment, number, data, clip)  # type: ignore[arg-type]
+        self.counts.events[event_type] = self.counts.events.get(event_type, 0) + 1
+        return event
 
     def _in_region(self, detection: Detection) -> bool:
         if self.region is None:
@@ -107,6 +144,8 @@ class CameraAnalyzer:
         """Analyse one frame; emits the events it causes."""
         self.last_frame = frame
         self.counts.frames += 1
+        if self.clips is not None:
+            self.clips.add(frame)
         change = self.motion.update(frame.image, frame.moment)
         if change is not None:
             self._motion(frame, change)
@@ -137,6 +176,10 @@ class CameraAnalyzer:
         entered, left = self.tracks.update(objects, frame.moment)
         for track in entered:
             self._tracking(frame, track, "entered")
+        for crossing in self.lines.update(objects, frame.moment):
+            self._line_crossed(frame, crossing)
+        for change in self.zones.update(objects, frame.moment):
+            self._zone_event(frame, change)
         self._read_plates(frame, detections)
         for track in left:
             self._tracking(frame, track, "left")
@@ -149,11 +192,15 @@ class CameraAnalyzer:
         change = self.motion.end(frame.moment)
         if change is not None:
             self._motion(frame, change)
+        for change in self.zones.close():
+            self._zone_event(frame, change)
         for track in self.tracks.close():
             self._tracking(frame, track, "left")
         if self.anpr is not None:
             for plates in self.anpr.close():
                 self._plate_event(plates)
+        if self.clips is not None:
+            self.clips.close()
 
     def _motion(self, frame: Frame, change: MotionChange) -> None:
         payload = MotionData(
@@ -189,6 +236,41 @@ class CameraAnalyzer:
         self._emit("tracking", frame, track.payload(action), image)
         if action == "left" and self.anpr is not None:
             self._plate_event(self.anpr.vehicle_left(track.track_id))
+
+    def _line_crossed(self, frame: Frame, crossing: Crossing) -> None:
+        d = crossing.detection
+        assert d.track_id is not None
+        payload = LineCrossedData(
+            line=crossing.line.name,
+            direction=crossing.direction,
+            track_id=d.track_id,
+            class_name=d.class_name,
+            confidence=round(d.confidence, 4),
+            box=d.box,
+            point=[round(v, 1) for v in crossing.point],
+        )
+        image = annotate(frame.image, frame.moment, detections=[d], lines=[crossing.line])
+        self._emit("line_crossed", frame, payload, image)
+
+    def _zone_event(self, frame: Frame, change: ZoneChange) -> None:
+        visit, d = change.visit, change.detection
+        fields = {
+            "zone": visit.zone.name,
+            "track_id": visit.track_id,
+            "class_name": d.class_name,
+            "confidence": round(d.confidence, 4),
+            "box": d.box,
+            "entered_at": visit.first_inside,
+        }
+        payload: Payload = (
+            ZoneEnteredData(**fields)
+            if change.action == "entered"
+            else ZoneLeftData(
+                **fields, left_at=visit.last_inside, dwell_seconds=visit.dwell_seconds
+            )
+        )
+        image = annotate(frame.image, frame.moment, detections=[d], zones=[visit.zone])
+        self._emit(f"zone_{change.action}", frame, payload, image)
 
     def _read_plates(self, frame: Frame, detections: list[Detection]) -> None:
         if self.anpr is None:

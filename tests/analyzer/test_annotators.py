@@ -1,4 +1,5 @@
-"""The overlay pixels of a snapshot: motion, boxes, plates and the timestamp."""
+"""The overlay pixels of a snapshot: motion, boxes, plates, the timestamp, counting lines and
+zones."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import numpy as np
 import pytest
 
 from analytics_pipeline.analyzer.annotators import (
+    LINE_COLOUR,
     MOTION_OPACITY,
     PLATE_COLOUR,
+    ZONE_COLOUR,
     BoxAnnotator,
+    LineAnnotator,
     MotionAnnotator,
     PlateAnnotator,
     TimestampAnnotator,
@@ -18,7 +22,9 @@ from analytics_pipeline.analyzer.annotators import (
     box_label,
     class_colour,
 )
+from analytics_pipeline.analyzer.lines import CountingLine
 from analytics_pipeline.analyzer.types import Detection, PlateRead
+from analytics_pipeline.analyzer.zones import EventZone
 
 MOMENT = datetime(2026, 3, 15, 10, 30, 45, 123456, tzinfo=UTC)
 GREY = 100
@@ -109,3 +115,19 @@ def test_annotators_draw_in_place_and_annotate_draws_on_a_copy() -> None:
     untouched = grey_frame()
     annotate(untouched, MOMENT, motion_mask=mask)
     assert (untouched == GREY).all()
+
+
+def test_a_counting_line_is_yellow_with_an_arrow_towards_its_b_side() -> None:
+    # Drawn bottom to top at x=320: its b side (right-hand) is the right of the image.
+    line = CountingLine.from_relative("gate", [[0.5, 1.0], [0.5, 0.0]], 640, 480)
+    image = LineAnnotator().annotate(grey_frame(), [line])
+    assert image[300, 320].tolist() == list(LINE_COLOUR)
+    assert image[240, 340].tolist() == list(LINE_COLOUR)  # the arrow, to the right
+    assert image[240, 300].tolist() == [GREY] * 3  # nothing to the left
+
+
+def test_a_zone_is_outlined_in_magenta_and_left_unfilled() -> None:
+    zone = EventZone.from_relative("door", [[0.25, 0.5], [0.75, 0.5], [0.75, 1.0]], 640, 480)
+    image = annotate(grey_frame(), MOMENT, zones=[zone])
+    assert image[240, 400].tolist() == list(ZONE_COLOUR)  # its top edge
+    assert image[400, 450].tolist() == [GREY] * 3  # inside, not filled
