@@ -17,6 +17,8 @@ camera's ``plate_pattern`` or the plate-likeness rule (:class:`~.plate_finder.Pl
 Reads of one vehicle are voted on; one ``anpr`` event per vehicle. Cost control: OCR only on
 vehicle boxes, plate boxes and motion regions, at most ``anpr_max_regions`` a frame, never again
 on a settled vehicle (:data:`SETTLED_READS` identical reads), at most ``anpr_fps`` passes a
+second, where the detector finds vehicles the motion regions at most once a second
+(:data:`FALLBACK_SECONDS`), and a vehicle read :data:`FRUITLESS_READS` times in vain once a
 second; the time spent is counted (``PlateReader.seconds``). OpenCV's Haar plate cascade is not
 used: on rendered plates of several styles it found 38 of 60 plates, PP-OCR's detector all 60.
 """
@@ -24,7 +26,7 @@ used: on rendered plates of several styles it found 38 of 60 plates, PP-OCR's de
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -64,6 +66,14 @@ DUPLICATE_SECONDS = 5.0  # a plate read again this soon after its vehicle was se
 MIN_READS = 2  # a vehicle whose plate was read once only gives no event
 COVERED = 0.6  # a motion region this much inside detections is left to the detector
 UPRIGHT = 0.7  # a motion region narrower than this (width / height) is a person's shape
+# Where the detector finds vehicles, the motion regions are a safety net for one it missed:
+# searched once a second, not at every pass (text detection there was 70% of a busy camera's
+# frame time on real footage: people crossing a square).
+FALLBACK_SECONDS = 1.0
+# A vehicle box read this many times without a plate (parked far away, plate hidden) is then
+# read once a second only, until a read succeeds.
+FRUITLESS_READS = 3
+FRUITLESS_SECONDS = 1.0
 
 
 def fallback_region(region: Region, detections: Sequence[Detection]) -> bool:
@@ -91,6 +101,9 @@ class Anpr:
         self.vehicles: dict[int, VehiclePlates] = {}
         self.plates = PlateTracker()
         self.last_pass: datetime | None = None
+        self.last_fallback: datetime | None = None
+        self.fruitless: dict[int, int] = {}  # vehicle track -> reads in a row without a plate
+        self.next_try: dict[int, datetime] = {}  # vehicle track -> when it is read again
         self.handed_out: dict[str, datetime] = {}  # plate -> when its vehicle was last seen
         self.warm_up_passes = 0
 
@@ -125,8 +138,16 @@ class Anpr:
                 regions = [(0.0, 0.0, float(width), float(height))]
         elif motion_mask is not None:
             regions = motion_regions(motion_mask, frame.image.shape, self.reader.max_regions)
-        if self.by_vehicle:
-            regions = [r for r in regions if warming_up or fallback_region(r, detections)]
+        if self.by_vehicle and not warming_up:
+            regions = [r for r in regions if fallback_region(r, detections)]
+            if (
+                regions
+                and self.last_fallback is not None
+                and ((frame.moment - self.last_fallback).total_seconds() < FALLBACK_SECONDS)
+            ):
+                regions = []
+            elif regions:
+                self.last_fallback = frame.moment
         regions = [r for r in regions if not self.plates.only_settled_in(r, frame.moment)]
         if room > 0 and (regions or plate_boxes):
             self._by_motion(frame, plate_boxes, regions, room)
@@ -141,8 +162,12 @@ class Anpr:
             return len(plates.reads) if plates else 0
 
         settled = {t for t, plates in self.vehicles.items() if plates.settled}
+        resting = {t for t, moment in self.next_try.items() if frame.moment < moment}
         vehicles = sorted(vehicles, key=lambda d: (reads(d), -(d.x2 - d.x1) * (d.y2 - d.y1)))
-        found = self.reader.plates_for(frame.image, [*vehicles, *plate_boxes], skip=settled)
+        skip = settled | resting
+        found = self.reader.plates_for(frame.image, [*vehicles, *plate_boxes], skip=skip)
+        tried = [d.track_id for d in vehicles if d.track_id and d.track_id not in skip]
+        self._count_fruitless(frame.moment, tried[: self.reader.max_regions], found)
         for vehicle, read in found:
             assert vehicle.track_id is not None
             plates = self.vehicles.get(vehicle.track_id)
@@ -159,6 +184,19 @@ class Anpr:
                 self.plates.forget(earlier)
                 plates.merge(earlier)
             self._add(plates, frame, read, vehicle)
+
+    def _count_fruitless(
+        self, moment: datetime, tried: list[int], found: list[tuple[Detection, PlateRead]]
+    ) -> None:
+        read = {vehicle.track_id for vehicle, _ in found}
+        for track_id in tried:
+            if track_id in read:
+                self.fruitless.pop(track_id, None)
+                self.next_try.pop(track_id, None)
+                continue
+            self.fruitless[track_id] = self.fruitless.get(track_id, 0) + 1
+            if self.fruitless[track_id] >= FRUITLESS_READS:
+                self.next_try[track_id] = moment + timedelta(seconds=FRUITLESS_SECONDS)
 
     def _add(
         self, plates: VehiclePlates, frame: Frame, read: PlateRead, vehicle: Detection | None
@@ -240,6 +278,8 @@ class Anpr:
 
     def vehicle_left(self, track_id: int) -> VehiclePlates | None:
         """The reads of a vehicle track that left (None: no plate, or already handed out)."""
+        self.fruitless.pop(track_id, None)
+        self.next_try.pop(track_id, None)
         return self._finished(self.vehicles.pop(track_id, None))
 
     def ended(self, moment: datetime) -> list[VehiclePlates]:
