@@ -2,7 +2,8 @@
 
 A stream that drops or a corrupt frame is logged and counted and the source reconnects with
 capped back-off; one camera's trouble never stops the process. Files run as fast as the
-machine allows (frame times follow the video's own clock) or, with ``realtime``, at their pace.
+machine allows (frame times follow the video's own clock) or, with ``realtime``, at their pace,
+dropping a frame the analysis is too late for, as a live stream does (``frames_overload``).
 """
 
 from __future__ import annotations
@@ -153,16 +154,21 @@ class VideoSource:
                     self.stats.frames_dropped += 1
                     continue
                 next_index += step
-                ok, image = capture.retrieve()
-                if not ok or image is None or image.size == 0:
-                    self.stats.corrupt_frames += 1
-                    log.warning("%s: frame %d is corrupt, skipped", self.shown_url, index)
-                    continue
                 offset = index / source_fps
                 if self.realtime:
                     delay = wall_start + offset - time.monotonic()
                     if delay > 0:
                         time.sleep(delay)
+                    elif -delay > 1.0 / self.fps:
+                        # Later than one analysis interval: a live camera would have sent the
+                        # next frame by now, so this one is dropped as a live stream drops it.
+                        self.stats.frames_overload += 1
+                        continue
+                ok, image = capture.retrieve()
+                if not ok or image is None or image.size == 0:
+                    self.stats.corrupt_frames += 1
+                    log.warning("%s: frame %d is corrupt, skipped", self.shown_url, index)
+                    continue
                 self.stats.frames_analysed += 1
                 yield Frame(image, index, started + timedelta(seconds=offset))
         finally:

@@ -38,6 +38,16 @@ def test_realtime_plays_at_the_videos_pace(short_video: Path) -> None:
     assert time.monotonic() - began >= 3.5  # 40 frames at 10 fps
 
 
+def test_realtime_drops_the_frames_a_slow_analysis_is_too_late_for(short_video: Path) -> None:
+    source = VideoSource(str(short_video), fps=10, realtime=True)
+    analysed = 0
+    for _frame in source.frames():
+        analysed += 1
+        time.sleep(0.25)  # analysis takes 2.5 frame intervals: about 2 of 3 frames are late
+    assert source.stats.frames_overload >= 40 // 2
+    assert analysed + source.stats.frames_overload == 40
+
+
 def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="does not exist"):
         VideoSource(str(tmp_path / "nope.mp4"))
