@@ -90,6 +90,18 @@ class CameraSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     fps: float = Field(default=5.0, gt=0, le=60, description="Frames analysed per second.")
+    rtsp_transport: Literal["tcp", "udp"] = Field(
+        default="tcp", description="How an rtsp:// camera sends its video (TCP: no lost packets)."
+    )
+    open_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="A network camera not open within this is down."
+    )
+    read_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="A network camera that sends no frame for this long is reconnected.",
+    )
     classes: list[str] | None = Field(
         default=None,
         description="Classes to report; unset: person, bicycle, car, motorcycle, bus, truck "
