@@ -14,7 +14,9 @@ EXTENSIONS: dict[str, str] = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
 def encode_image(image: np.ndarray, image_format: ImageFormat, quality: int = 90) -> bytes:
     """``image`` (BGR) encoded as PNG, JPEG or WebP (``quality`` for the lossy two)."""
     params = {
-        "png": [cv2.IMWRITE_PNG_COMPRESSION, 3],
+        # OpenCV's own PNG defaults: on a 640x360 snapshot 8 ms and 358 kB, where compression
+        # level 3 took 23 ms for 388 kB.
+        "png": [],
         "jpeg": [cv2.IMWRITE_JPEG_QUALITY, quality],
         "webp": [cv2.IMWRITE_WEBP_QUALITY, quality],
     }[image_format]
