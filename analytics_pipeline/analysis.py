@@ -3,13 +3,25 @@ worker processes, and the run's summary as lines a person reads."""
 
 from __future__ import annotations
 
+import logging
+import math
 import multiprocessing
+import os
+import signal
 from collections.abc import Collection
+from datetime import datetime
+from types import FrameType
 
-from analytics_pipeline.analyzer.runner import AnalyzerService, RunSummary, worker_filter
+from prometheus_client import multiprocess
+
+from analytics_pipeline.analyzer.camera_run import RunSummary
+from analytics_pipeline.analyzer.runner import AnalyzerService
 from analytics_pipeline.config import Settings
 from analytics_pipeline.logs import configure_logging
+from analytics_pipeline.metrics import multiprocess_dir, multiprocess_registry, serve_metrics
 from analytics_pipeline.shutdown import stop_on_signals
+
+log = logging.getLogger(__name__)
 
 
 def run_analysis(
@@ -19,34 +31,56 @@ def run_analysis(
     realtime: bool = False,
     until_end: bool = False,
     progress: bool = True,
+    max_cameras: int | None = None,
+    metrics_port: int | None = None,
+    relay: bool = True,
 ) -> RunSummary:
-    """Analyse the enabled cameras (only ``camera_ids`` when given) in this process until
-    stopped (SIGINT/SIGTERM) or, with ``until_end``, until every file has ended."""
-    service = AnalyzerService(settings, realtime=realtime, until_end=until_end, progress=progress)
+    """Analyse the enabled cameras (only ``camera_ids`` when given) that this process gets a
+    lease for, at most ``max_cameras``, until stopped (SIGINT/SIGTERM) or, with
+    ``until_end``, until every file has ended; ``metrics_port``: serve /metrics, /livez and
+    /readyz there."""
+    service = AnalyzerService(
+        settings,
+        realtime=realtime,
+        until_end=until_end,
+        progress=progress,
+        max_cameras=max_cameras,
+        relay=relay,
+    )
     stop_on_signals(service.stop.set)
+    server = serve_metrics(metrics_port, settings.database_url, settings.redis_url)
     try:
         return service.run(lambda camera: not camera_ids or camera.id in camera_ids)
     finally:
         service.close()
+        if server is not None:
+            server.stop()
 
 
 def _worker(
     settings: Settings,
-    index: int,
-    workers: int,
+    capacity: int | None,
     camera_ids: tuple[str, ...],
     realtime: bool,
     until_end: bool,
+    relay: bool,
+    since: datetime | None,
 ) -> None:
     """One worker process of ``analyze --workers N`` (module level, so that spawn can run it)."""
+    os.setpgrp()  # Ctrl-C reaches the parent only, which passes one SIGTERM to each worker
     configure_logging(settings.log_level, settings.log_format, worker=True)
-    in_share = worker_filter(index, workers)
     service = AnalyzerService(
-        settings, realtime=realtime, until_end=until_end, progress=False, relay=index == 0
+        settings,
+        realtime=realtime,
+        until_end=until_end,
+        progress=False,
+        relay=relay,
+        max_cameras=capacity,
+        claimed_since=since,
     )
     stop_on_signals(service.stop.set)
     try:
-        service.run(lambda c: in_share(c) and (not camera_ids or c.id in camera_ids))
+        service.run(lambda c: not camera_ids or c.id in camera_ids)
     finally:
         service.close()
 
@@ -58,26 +92,63 @@ def run_workers(
     *,
     realtime: bool = False,
     until_end: bool = False,
+    max_cameras: int | None = None,
+    metrics_port: int | None = None,
+    since: datetime | None = None,
+    relay: bool = True,
 ) -> None:
-    """Spread the cameras over ``workers`` processes (a stable hash of the camera id) and
-    wait for them; Ctrl-C reaches every worker, which stops cleanly."""
+    """Run ``workers`` processes that share the cameras through the same leases as
+    analyzers on other machines (``max_cameras`` split between them), and wait for them.
+    SIGINT or SIGTERM here passes SIGTERM to every worker, which stops cleanly (a second one
+    stops them at once). With ``metrics_port`` the workers write their metrics to a
+    temporary multiprocess folder and this process serves their sum. With ``until_end``,
+    ``since`` (the database's clock at the run's start) keeps a worker from analysing again
+    a file that another worker finished."""
+    capacity = math.ceil(max_cameras / workers) if max_cameras else None
     context = multiprocessing.get_context("spawn")
-    processes = [
-        context.Process(
-            target=_worker,
-            name=f"worker-{i}",
-            args=(settings, i, workers, tuple(camera_ids), realtime, until_end),
-        )
-        for i in range(workers)
-    ]
-    for process in processes:
-        process.start()
-    try:
+    with multiprocess_dir() as directory:
+        processes = [
+            context.Process(
+                target=_worker,
+                name=f"worker-{i}",
+                args=(
+                    settings,
+                    capacity,
+                    tuple(camera_ids),
+                    realtime,
+                    until_end,
+                    relay and i == 0,
+                    since,
+                ),
+            )
+            for i in range(workers)
+        ]
+
+        def forward(signum: int, _frame: FrameType | None) -> None:
+            log.info("%s: stopping the workers", signal.Signals(signum).name)
+            for process in processes:
+                if process.is_alive():
+                    process.terminate()
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, forward)
         for process in processes:
-            process.join()
-    except KeyboardInterrupt:
-        for process in processes:
-            process.join(60)
+            process.start()
+        server = None
+        if metrics_port is not None:
+            registry = multiprocess_registry(directory)
+            server = serve_metrics(
+                metrics_port, settings.database_url, settings.redis_url, registry=registry
+            )
+        try:
+            for process in processes:
+                process.join()
+        finally:
+            for process in processes:
+                if process.pid is not None:
+                    multiprocess.mark_process_dead(process.pid, directory)
+            if server is not None:
+                server.stop()
 
 
 def summary_lines(summary: RunSummary, *, frames: bool = True) -> list[str]:

@@ -162,6 +162,15 @@ class Camera(CameraInput):
     updated_at: datetime
 
 
+class CameraLease(BaseModel):
+    """Who analyses a camera now: the analyzer process (``host:pid``) holding its lease and
+    when that lease expires; both ``None`` while the camera is free."""
+
+    camera_id: str
+    owner: str | None = None
+    lease_expires_at: datetime | None = None
+
+
 class CameraRegistry:
     """Registers, lists and removes cameras."""
 
@@ -220,6 +229,14 @@ class CameraRegistry:
         with self.pool.connection() as conn:
             rows = conn.execute(query("list_cameras"), {"enabled_only": enabled_only})
             return [Camera.model_validate(row) for row in rows.fetchall()]
+
+    def leases(self, camera_ids: Sequence[str] | None = None) -> dict[str, CameraLease]:
+        """Every camera's (or those of ``camera_ids``) lease holder, by the database's clock;
+        what ``cameras list`` and GraphQL ``cameras`` show beside each camera."""
+        params = {"ids": list(camera_ids) if camera_ids is not None else None}
+        with self.pool.connection() as conn:
+            rows = conn.execute(query("camera_leases"), params).fetchall()
+        return {row["camera_id"]: CameraLease.model_validate(row) for row in rows}
 
     def remove(self, camera_id: str) -> bool:
         """Remove a camera; ``False`` when it was not registered."""

@@ -30,9 +30,10 @@ import cv2
 import numpy as np
 import redis
 
+from analytics_pipeline.analyzer.camera_run import RunSummary
 from analytics_pipeline.analyzer.detector import build_detector
 from analytics_pipeline.analyzer.media import opencv_sample
-from analytics_pipeline.analyzer.runner import AnalyzerService, RunSummary
+from analytics_pipeline.analyzer.runner import AnalyzerService
 from analytics_pipeline.cameras import CameraInput, CameraRegistry
 from analytics_pipeline.config import Settings
 from analytics_pipeline.db import create_pool, drop_database, migrate, with_database_name

@@ -50,3 +50,36 @@ def test_partial_update_and_batched_get(pool) -> None:
     registry.register(CameraInput(id="door", source_url="x"))
     assert registry.get_many(["gate", "door", "nope"]).keys() == {"gate", "door"}
     assert registry.get("nope") is None
+
+
+def test_cameras_list_shows_who_holds_each_lease(pool, database_url, tmp_path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from analytics_pipeline.cli import main
+    from analytics_pipeline.leases import LeaseKeeper
+
+    registry = CameraRegistry(pool)
+    registry.register(CameraInput(id="gate", source_url="rtsp://u:secret@10.0.0.2/s"))
+    registry.register(CameraInput(id="door", source_url="/videos/door.mp4"))
+    keeper = LeaseKeeper(pool, lease_seconds=30, capacity=1, owner="node-7:4242")
+    assert keeper.claim(["gate"])[0] == ["gate"]
+    leases = registry.leases()
+    assert leases["gate"].owner == "node-7:4242" and leases["gate"].lease_expires_at
+    assert leases["door"].owner is None and leases["door"].lease_expires_at is None
+
+    env = {"DATABASE_URL": database_url}
+    args = ["--env-file", str(tmp_path / "none.env"), "cameras", "list"]
+    listed = CliRunner().invoke(main, [*args, "--json"], env=env)
+    assert listed.exit_code == 0, listed.output
+    rows = {row["id"]: row for row in map(json.loads, listed.output.splitlines())}
+    assert rows["gate"]["owner"] == "node-7:4242" and rows["gate"]["enabled"] is True
+    assert rows["gate"]["lease_expires_at"].startswith("20")
+    assert rows["gate"]["source_url"] == "rtsp://u:***@10.0.0.2/s"
+    assert (rows["door"]["owner"], rows["door"]["lease_expires_at"]) == (None, None)
+    text = CliRunner().invoke(main, args, env=env).output
+    assert "node-7:4242 until" in text and "secret" not in text
+
+    keeper.leave()  # released: free at once
+    assert registry.leases()["gate"].owner is None

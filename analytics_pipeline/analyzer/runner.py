@@ -1,5 +1,7 @@
-"""``analytics-pipeline analyze``: every enabled camera, one thread each, in one or more
-worker processes; cameras added or removed while it runs are picked up within seconds."""
+"""``analytics-pipeline analyze``: the enabled cameras this process holds a lease for
+(``leases.py``), one thread each; cameras added or removed while it runs are picked up within
+seconds, and cameras of a dead analyzer are taken over when their lease expires. Started
+before PostgreSQL, it says it waits for it and starts when it answers."""
 
 from __future__ import annotations
 
@@ -7,16 +9,15 @@ import logging
 import os
 import threading
 import time
-import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from datetime import datetime
 
 import redis
 from tqdm import tqdm
 
 from analytics_pipeline.analyzer.anpr import PlateReader, build_ocr
 from analytics_pipeline.analyzer.camera import CameraAnalyzer
+from analytics_pipeline.analyzer.camera_run import CameraRun, RunSummary, open_source, summarise
 from analytics_pipeline.analyzer.camera_settings import CameraSettings
 from analytics_pipeline.analyzer.detector import (
     check_detector,
@@ -24,48 +25,32 @@ from analytics_pipeline.analyzer.detector import (
     describe_detector,
 )
 from analytics_pipeline.analyzer.output import EventSink
-from analytics_pipeline.analyzer.sources import SourceError, VideoSource
+from analytics_pipeline.analyzer.sources import SourceError
 from analytics_pipeline.analyzer.tracker import build_tracker
 from analytics_pipeline.cameras import Camera, CameraRegistry
 from analytics_pipeline.config import Settings
 from analytics_pipeline.db import create_pool
+from analytics_pipeline.dependencies import UNREACHABLE, OutageLog, postgres_answers, wait_until
 from analytics_pipeline.eventlog import EventLog
+from analytics_pipeline.leases import LeaseKeeper, LeaseLost, database_now
+from analytics_pipeline.metrics import CAMERAS_OWNED, CameraMeter, TimedTracker
 from analytics_pipeline.paths import local_dir
 from analytics_pipeline.relay import Relay
 from analytics_pipeline.snapshots import SnapshotStore
 from analytics_pipeline.weights import WeightsError
 
 log = logging.getLogger(__name__)
+# psycopg_pool warns at every failed connection attempt; OutageLog says it once per change.
+logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 POLL_SECONDS = 3.0
 
 
-def spill_dir() -> Path:
-    """Where events wait on disk while PostgreSQL is down (``.local/spill``)."""
-    return local_dir() / "spill"
-
-
-@dataclass
-class CameraRun:
-    camera: Camera
-    thread: threading.Thread
-    stop: threading.Event
-    analyzer: CameraAnalyzer | None = None
-    source: VideoSource | None = None
-    finished: bool = False
-    error: str | None = None
-
-
-@dataclass
-class RunSummary:
-    events: dict[str, dict[str, int]] = field(default_factory=dict)  # camera -> type -> n
-    plates: dict[str, list[str]] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-    frames: dict[str, dict[str, int]] = field(default_factory=dict)
-    ocr_ms_per_frame: dict[str, float] = field(default_factory=dict)  # camera -> ANPR's OCR
-
-
 class AnalyzerService:
-    """Runs cameras, writes their events, and relays them to Redis."""
+    """Runs cameras, writes their events, and relays them to Redis.
+
+    With ``leases`` (the default) it runs only the cameras it holds a lease for, claiming up
+    to ``max_cameras`` (``None``: no limit); with ``until_end`` each camera is analysed once
+    by whichever process claims it first, and a finished camera's lease is released."""
 
     def __init__(
         self,
@@ -75,20 +60,37 @@ class AnalyzerService:
         until_end: bool = False,
         progress: bool = True,
         relay: bool = True,
+        max_cameras: int | None = None,
+        leases: bool = True,
+        claimed_since: datetime | None = None,
     ) -> None:
         self.settings = settings
         self.realtime = realtime
         self.until_end = until_end
         self.progress = progress
         self.stop = threading.Event()
-        self.pool = create_pool(settings.database_url, max_size=4, timeout=3)
+        # wait=False: started before PostgreSQL, run() waits for it and says so once.
+        self.pool = create_pool(settings.database_url, max_size=4, timeout=3, wait=False)
         self.event_log = EventLog(self.pool)
         self.registry = CameraRegistry(self.pool)
+        self.leases = (
+            LeaseKeeper(
+                self.pool,
+                lease_seconds=settings.camera_lease_seconds,
+                capacity=max_cameras,
+                fair_share=not until_end,
+            )
+            if leases
+            else None
+        )
+        self.renew_stop = threading.Event()
+        self.claimed_since = claimed_since
         self.sink = EventSink(
             self.event_log,
             SnapshotStore.from_settings(settings),
-            spill_dir() / f"events-{os.getpid()}.jsonl",
+            local_dir() / "spill" / f"events-{os.getpid()}.jsonl",  # PostgreSQL down
             buffer_size=settings.analyzer_buffer_size,
+            fence=self.leases,
         )
         configure_ultralytics(settings.analyzer_threads or None)
         # A missing model is an error now, not at the first camera's first frame.
@@ -124,9 +126,7 @@ class AnalyzerService:
         backoff = 1.0
         while not run.stop.is_set():
             try:
-                source = run.source = VideoSource(
-                    camera.source_url, fps=settings.fps, realtime=self.realtime, stop=run.stop
-                )
+                source = run.source = open_source(camera, settings, self.realtime, run.stop)
                 frames = source.frames()
                 first = next(frames, None)
             except SourceError as exc:
@@ -161,6 +161,8 @@ class AnalyzerService:
                 run.error = f"detector: {exc}"
                 log.error("camera %s: %s", camera.id, run.error)
                 break
+            if tracker is not None:
+                tracker = TimedTracker(tracker)  # type: ignore[assignment]
             reader = PlateReader(self.ocr, pattern=settings.plate_pattern) if self.ocr else None
             analyzer = run.analyzer = CameraAnalyzer(
                 camera.id, settings, self.sink, tracker, reader, (width, height)
@@ -177,15 +179,31 @@ class AnalyzerService:
                 leave=True,
                 dynamic_ncols=True,
             )
+            meter = CameraMeter(camera.id)
+            lost = False
             try:
                 analyzer.process(first)
                 bar.update(1)
                 for frame in frames:
+                    if self.leases is not None:
+                        self.leases.check(camera.id)  # stop before emitting without a lease
                     analyzer.process(frame)
+                    meter.update(source.stats)
                     bar.update(1)
+            except LeaseLost as exc:
+                lost = True
+                log.warning("%s: camera stopped", exc)
             finally:
                 bar.close()
-                analyzer.finish()
+                meter.update(source.stats)
+                if not lost:
+                    try:
+                        analyzer.finish()
+                    except LeaseLost as exc:
+                        lost = True
+                        log.warning("%s: camera stopped", exc)
+            if lost:
+                break
             if not source.live:
                 log.info(
                     "camera %s: end of %s (%d frames analysed; OCR %.1f ms a frame)",
@@ -210,47 +228,106 @@ class AnalyzerService:
         run.thread.start()
         log.info("camera %s started (%s)", camera.id, camera.redacted_source_url)
 
-    def _sync_cameras(self, wanted: Callable[[Camera], bool]) -> None:
-        cameras = {c.id: c for c in self.registry.list(enabled_only=True) if wanted(c)}
+    def _stop_run(self, camera_id: str, why: str) -> None:
+        log.info("camera %s %s: stopping it", camera_id, why)
+        run = self.runs.pop(camera_id)
+        run.stop.set()
+        run.thread.join(30)
+
+    def _held(self, enabled: dict[str, Camera]) -> tuple[dict[str, Camera], list[str], bool]:
+        """The enabled cameras this process holds a lease for (claiming free ones now), the
+        held cameras to give back (past the fair share), and whether any was claimed now."""
+        assert self.leases is not None
+        self.leases.forget_lapsed()
+        if self.until_end:  # a finished file is never analysed again by anyone in this run
+            done = [c for c, r in self.runs.items() if r.finished]
+            self.leases.release([c for c in done if self.leases.token(c) is not None])
+        # Events made under a lease are stored before claiming (a claim raises the token).
+        if self.sink.pending and not self.sink.flush(force=True):
+            return {c: enabled[c] for c in self.leases.held() if c in enabled}, [], False
+        candidates = [c for c in enabled if not (self.until_end and c in self.runs)]
+        claimed, excess = self.leases.claim(candidates)
+        held = self.leases.held()
+        running = [c for c in reversed(list(self.runs)) if c in held and not self.runs[c].finished]
+        give_back = running[:excess]
+        CAMERAS_OWNED.set(len(held) - len(give_back))
+        cameras = {c: enabled[c] for c in held if c in enabled and c not in give_back}
+        return cameras, [c for c in held if c not in cameras], bool(claimed)
+
+    def _sync_cameras(self, wanted: Callable[[Camera], bool]) -> bool:
+        """Start and stop camera runs to match the enabled (and, with leases, held) cameras;
+        whether a camera was claimed now."""
+        enabled = {c.id: c for c in self.registry.list(enabled_only=True) if wanted(c)}
+        cameras, give_back, claimed = (
+            self._held(enabled) if self.leases is not None else (enabled, [], False)
+        )
         for camera_id, run in list(self.runs.items()):
+            if run.finished and self.until_end:
+                continue  # kept for the summary
             changed = (
                 camera_id in cameras and cameras[camera_id].updated_at != run.camera.updated_at
             )
-            if camera_id not in cameras or changed:
-                log.info(
-                    "camera %s %s: stopping it",
-                    camera_id,
-                    "changed" if changed else "removed or disabled",
-                )
-                run.stop.set()
-                run.thread.join(30)
-                del self.runs[camera_id]
+            if camera_id not in enabled:
+                self._stop_run(camera_id, "removed or disabled")
+            elif camera_id in give_back:
+                self._stop_run(camera_id, "given back to another analyzer (fair share)")
+            elif camera_id not in cameras:
+                self._stop_run(camera_id, "lease lost")
+            elif changed:
+                self._stop_run(camera_id, "changed")
+        if self.leases is not None and give_back and self.sink.flush(force=True):
+            self.leases.release(give_back)
         for camera_id, camera in cameras.items():
             if camera_id not in self.runs:
                 self._start(camera)
+        return claimed
 
     def run(self, wanted: Callable[[Camera], bool] = lambda camera: True) -> RunSummary:
         """Run until stopped (or, with ``until_end``, until every camera's file has ended)."""
+        url = self.settings.database_url
+        if not wait_until(
+            lambda: postgres_answers(url), "PostgreSQL", self.stop, outages=OutageLog(log)
+        ):
+            return self.summary()  # stopped while waiting for PostgreSQL
+        if self.leases is not None:
+            if self.until_end:  # workers of one run share the parent's moment
+                self.leases.not_claimed_since = self.claimed_since or database_now(self.pool)
+            # A camera found taken over at a renewal stops at once.
+            runs = self.runs
+            self.leases.keep_renewing(
+                self.renew_stop, lambda lost: [runs[c].stop.set() for c in lost if c in runs]
+            )
         if self.relay_thread is not None:
             self.relay_thread.start()
+        interval = min(POLL_SECONDS, self.settings.camera_lease_seconds / 3)
         try:
             while not self.stop.is_set():
                 try:
-                    self._sync_cameras(wanted)
-                except Exception as exc:
+                    settled = not self._sync_cameras(wanted)  # nothing new claimed
+                except UNREACHABLE as exc:
+                    settled = False  # never "nothing to analyse" without a camera list
                     log.error("cannot read the camera list: %s", exc)
+                except Exception:
+                    if self.until_end:
+                        raise  # e.g. a database not migrated: fail rather than spin
+                    settled = False
+                    log.exception("cannot read the camera list")
                 self.sink.flush()
-                if self.until_end and all(r.finished for r in self.runs.values()):
+                if self.until_end and settled and all(r.finished for r in self.runs.values()):
                     if not self.runs:
                         log.info("no enabled camera to analyse here")
                     break
-                self.stop.wait(POLL_SECONDS if not self.until_end else 0.5)
+                self.stop.wait(interval if not self.until_end else 0.5)
         finally:
             for run in self.runs.values():
                 run.stop.set()
             for run in self.runs.values():
                 run.thread.join(60)
             self._drain()
+            self.renew_stop.set()
+            if self.leases is not None:
+                self.leases.leave()
+                CAMERAS_OWNED.set(0)
         return self.summary()
 
     def _drain(self) -> None:
@@ -260,7 +337,7 @@ class AnalyzerService:
         while not self.sink.flush(force=True) and time.monotonic() < deadline:
             log.warning("waiting for PostgreSQL to store %d event(s)", self.sink.pending)
             time.sleep(2)
-        if self.relay_thread is not None:
+        if self.relay_thread is not None and self.relay_thread.is_alive():
             try:
                 self.relay.publish_pending()
             except Exception as exc:
@@ -269,32 +346,7 @@ class AnalyzerService:
             self.relay_thread.join(10)
 
     def summary(self) -> RunSummary:
-        result = RunSummary()
-        for camera_id, run in self.runs.items():
-            if run.analyzer is not None:
-                result.events[camera_id] = dict(run.analyzer.counts.events)
-                result.plates[camera_id] = list(run.analyzer.counts.plates)
-                counts = run.analyzer.counts
-                result.ocr_ms_per_frame[camera_id] = round(
-                    1000 * counts.ocr_seconds / max(1, counts.frames), 1
-                )
-            if run.source is not None:
-                stats = run.source.stats
-                result.frames[camera_id] = {
-                    "analysed": stats.frames_analysed,
-                    "dropped": stats.frames_dropped,
-                    "corrupt": stats.corrupt_frames,
-                    "overload": stats.frames_overload,
-                    "reconnects": stats.reconnects,
-                }
-            if run.error and run.analyzer is None:
-                result.errors[camera_id] = run.error
-        return result
+        return summarise(self.runs)
 
     def close(self) -> None:
         self.pool.close()
-
-
-def worker_filter(index: int, workers: int) -> Callable[[Camera], bool]:
-    """The cameras of worker ``index`` of ``workers`` (a stable hash of the camera id)."""
-    return lambda camera: zlib.crc32(camera.id.encode()) % workers == index

@@ -45,18 +45,31 @@ def cameras_add(
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @pass_context
 def cameras_list(state: Context, as_json: bool) -> None:
-    """List registered cameras."""
-    for camera in CameraRegistry(state.pool).list():
+    """List registered cameras with the analyzer (host:pid) holding each one's lease and
+    when that lease expires ("-" for a camera no analyzer holds)."""
+    registry = CameraRegistry(state.pool)
+    cameras = registry.list()
+    leases = registry.leases()
+    for camera in cameras:
+        lease = leases.get(camera.id)
+        owner = lease.owner if lease is not None else None
+        expires = lease.lease_expires_at if lease is not None else None
         if as_json:
             click.echo(
                 json.dumps(
-                    camera.model_dump(mode="json") | {"source_url": camera.redacted_source_url}
+                    camera.model_dump(mode="json")
+                    | {
+                        "source_url": camera.redacted_source_url,
+                        "owner": owner,
+                        "lease_expires_at": expires.isoformat() if expires else None,
+                    }
                 )
             )
         else:
             status = "enabled" if camera.enabled else "disabled"
             shown = camera.redacted_source_url
-            click.echo(f"{camera.id:<20} {status:<9} {camera.name:<24} {shown}")
+            held = f"{owner} until {expires:%H:%M:%S}" if owner and expires else "-"
+            click.echo(f"{camera.id:<20} {status:<9} {camera.name:<24} {held:<32} {shown}")
 
 
 @cameras.command("remove")

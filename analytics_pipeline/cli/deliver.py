@@ -11,10 +11,13 @@ import redis
 
 from analytics_pipeline.cli.context import Context, pass_context
 from analytics_pipeline.db import create_pool
+from analytics_pipeline.dependencies import UNREACHABLE, OutageLog, postgres_answers, redis_answers
+from analytics_pipeline.metrics import serve_metrics
 from analytics_pipeline.shutdown import stop_on_signals
 from analytics_pipeline.webhooks.worker import DeliverOptions, DeliverWorker
 
 _DEFAULTS = DeliverOptions()
+log = logging.getLogger("analytics_pipeline.deliver")
 
 
 def _pick(value: Any, state: Context, setting: str, default: Any) -> Any:
@@ -22,6 +25,28 @@ def _pick(value: Any, state: Context, setting: str, default: Any) -> Any:
     if value is not None:
         return value
     return getattr(state.settings, setting, default)
+
+
+def _wait_for_dependencies(state: Context, stop: threading.Event) -> bool:
+    """Ask PostgreSQL and Redis until both answer (capped back-off; one line each when it
+    goes missing and when it answers); False when stopped first."""
+    outages, delay = OutageLog(log), 0.5
+    checks = (
+        ("PostgreSQL", postgres_answers, state.settings.database_url),
+        ("Redis", redis_answers, state.settings.redis_url),
+    )
+    while not stop.is_set():
+        for what, answers, url in checks:
+            try:
+                answers(url)
+                outages.up(what)
+            except UNREACHABLE as exc:
+                outages.down(what, exc)
+        if not outages.missing:
+            return True
+        stop.wait(delay)
+        delay = min(delay * 2, 10.0)
+    return False
 
 
 @click.command()
@@ -60,6 +85,11 @@ def _pick(value: Any, state: Context, setting: str, default: Any) -> Any:
 @click.option("--no-webhooks", is_flag=True, help="Only match plates.")
 @click.option("--no-watchlist", is_flag=True, help="Only send webhooks.")
 @click.option("--consumer", help="This worker's name in the consumer groups (default: unique).")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    help="Serve /metrics (Prometheus), /livez and /readyz on this port.",
+)
 @pass_context
 def deliver(
     state: Context,
@@ -72,10 +102,12 @@ def deliver(
     no_webhooks: bool,
     no_watchlist: bool,
     consumer: str | None,
+    metrics_port: int | None,
 ) -> None:
     """Send webhooks and match plates against the watchlist, following the stream until
     stopped (Ctrl-C). Several may run at once; a killed one loses nothing (each event is
-    delivered at least once: receivers dedupe by X-Event-Id)."""
+    delivered at least once: receivers dedupe by X-Event-Id). Started before PostgreSQL or
+    Redis, it says what it waits for and starts when they answer."""
     settings = state.settings
     options = DeliverOptions(
         senders=_pick(senders, state, "webhook_senders", _DEFAULTS.senders),
@@ -100,10 +132,19 @@ def deliver(
     logging.getLogger("httpx").setLevel(logging.WARNING)
     stop = threading.Event()
     stop_on_signals(stop.set)
-    pool = create_pool(settings.database_url, max_size=options.senders + 4, wait=False)
-    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=30)
+    server = serve_metrics(metrics_port, settings.database_url, settings.redis_url)
     try:
-        DeliverWorker(pool, client, settings.redis_stream, options).run(stop)
+        if not _wait_for_dependencies(state, stop):
+            return  # stopped while waiting
+        pool = create_pool(settings.database_url, max_size=options.senders + 4, wait=False)
+        client = redis.Redis.from_url(
+            settings.redis_url, socket_connect_timeout=5, socket_timeout=30
+        )
+        try:
+            DeliverWorker(pool, client, settings.redis_stream, options).run(stop)
+        finally:
+            client.close()
+            pool.close()
     finally:
-        client.close()
-        pool.close()
+        if server is not None:
+            server.stop()

@@ -16,14 +16,20 @@ from analytics_pipeline.cli.context import EXIT_UNREACHABLE, Context, fail, pass
 from analytics_pipeline.db import create_pool
 from analytics_pipeline.eventlog import EventLog
 from analytics_pipeline.logs import uvicorn_log_config
+from analytics_pipeline.metrics import serve_metrics
 from analytics_pipeline.relay import Relay
 from analytics_pipeline.shutdown import stop_on_signals
 
 
 @click.command()
 @click.option("--once", is_flag=True, help="Publish what is pending, then exit.")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    help="Serve /metrics (Prometheus), /livez and /readyz on this port.",
+)
 @pass_context
-def relay(state: Context, once: bool) -> None:
+def relay(state: Context, once: bool, metrics_port: int | None) -> None:
     """Publish committed events to the Redis stream, following the log until stopped.
 
     Started before PostgreSQL or Redis, it says what it waits for and starts when they
@@ -40,6 +46,7 @@ def relay(state: Context, once: bool) -> None:
         return
     stop = threading.Event()
     stop_on_signals(stop.set)
+    server = serve_metrics(metrics_port, settings.database_url, settings.redis_url)
     pool = create_pool(settings.database_url, wait=False)
     try:
         client = redis.Redis.from_url(
@@ -51,6 +58,8 @@ def relay(state: Context, once: bool) -> None:
         worker.run(settings.database_url, stop)
     finally:
         pool.close()
+        if server is not None:
+            server.stop()
 
 
 @click.command()

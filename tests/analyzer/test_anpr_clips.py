@@ -11,7 +11,8 @@ from pathlib import Path
 import cv2
 import pytest
 
-from analytics_pipeline.analyzer.runner import AnalyzerService, RunSummary
+from analytics_pipeline.analyzer.camera_run import RunSummary
+from analytics_pipeline.analyzer.runner import AnalyzerService
 from analytics_pipeline.analyzer.synthetic import plate_clips
 from analytics_pipeline.cameras import CameraInput, CameraRegistry
 from analytics_pipeline.config import Settings
