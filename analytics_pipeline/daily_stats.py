@@ -1,10 +1,10 @@
 """Daily statistics derived from the log with polars, stored in derived tables.
 
 A range of UTC days at a time (one day is a range of one): the range's visible events are
-copied out as CSV in one pass over the log (split by whole days over a few connections read in
-parallel), summarised by one polars pass grouped by day, and written over the range's rows of
-``daily_event_counts`` and ``daily_stats`` in one transaction, so re-running a range (a
-backfill) gives the same rows. The marks of days that retention changed
+copied out as CSV in one pass over the log (split in equal slices of time, one day too, over a
+few connections read in parallel), summarised by one polars pass grouped by day, and written
+over the range's rows of ``daily_event_counts`` and ``daily_stats`` in one transaction, so
+re-running a range (a backfill) gives the same rows. The marks of days that retention changed
 (``stats_stale_days``) are cleared in that transaction when the read saw the change.
 """
 
@@ -14,6 +14,7 @@ import io
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from typing import Any
 
 import polars as pl
@@ -78,22 +79,15 @@ def days_between(first_day: date, last_day: date) -> list[date]:
     return [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
 
 
-def _split(first_day: date, last_day: date, parts: int) -> list[tuple[date, date]]:
-    """At most ``parts`` consecutive runs of whole days covering the range."""
-    days = days_between(first_day, last_day)
-    parts = max(1, min(parts, len(days)))
-    size, extra = divmod(len(days), parts)
-    runs, start = [], 0
-    for n in range(parts):
-        end = start + size + (1 if n < extra else 0)
-        runs.append((days[start], days[end - 1]))
-        start = end
-    return runs
+def _slices(start: datetime, end: datetime, parts: int) -> list[tuple[datetime, datetime]]:
+    """``parts`` consecutive half-open slices of equal length covering ``[start, end)``: one
+    day is read by several connections too (each row falls in exactly one slice)."""
+    step = (end - start) / max(1, parts)
+    bounds = [start + step * n for n in range(max(1, parts))] + [end]
+    return list(pairwise(bounds))
 
 
-def _read_csv(pool: ConnectionPool, first_day: date, last_day: date) -> pl.DataFrame:
-    start, _ = day_bounds(first_day)
-    _, end = day_bounds(last_day)
+def _read_csv(pool: ConnectionPool, start: datetime, end: datetime) -> pl.DataFrame:
     buffer = io.BytesIO()
     copy_sql = query("stats_events_csv", start=sql.Literal(start), end=sql.Literal(end))
     with pool.connection() as conn, conn.cursor() as cursor, cursor.copy(copy_sql) as copy:
@@ -106,15 +100,16 @@ def _read_csv(pool: ConnectionPool, first_day: date, last_day: date) -> pl.DataF
 def read_range(
     pool: ConnectionPool, first_day: date, last_day: date, *, readers: int = READERS
 ) -> RangeRead:
-    """The visible events of the range (the columns the statistics need), read once."""
+    """The visible events of the range (the columns the statistics need), read once, by
+    ``readers`` connections in parallel, each a slice of the range's time."""
     with pool.connection() as conn:
         snapshot = conn.execute(query("stats_snapshot")).fetchone()["snapshot"]
-    runs = _split(first_day, last_day, readers)
-    if len(runs) == 1:
-        frames = [_read_csv(pool, first_day, last_day)]
+    slices = _slices(day_bounds(first_day)[0], day_bounds(last_day)[1], readers)
+    if len(slices) == 1:
+        frames = [_read_csv(pool, *slices[0])]
     else:
-        with ThreadPoolExecutor(len(runs), thread_name_prefix="stats-read") as workers:
-            frames = list(workers.map(lambda run: _read_csv(pool, *run), runs))
+        with ThreadPoolExecutor(len(slices), thread_name_prefix="stats-read") as workers:
+            frames = list(workers.map(lambda part: _read_csv(pool, *part), slices))
     return RangeRead(first_day, last_day, pl.concat(frames), snapshot)
 
 

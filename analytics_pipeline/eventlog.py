@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import uuid
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import orjson
 import psycopg
+from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from analytics_pipeline.db import query
@@ -100,8 +103,44 @@ def append_params(events: Sequence[NewEvent]) -> dict[str, list[Any]]:
     }
 
 
+_ZERO = timedelta(0)
+
+
 def _utc_day(moment: datetime) -> date:
-    return moment.astimezone(UTC).date()
+    return (moment if moment.utcoffset() == _ZERO else moment.astimezone(UTC)).date()
+
+
+def dump_json(value: Any) -> bytes:
+    """JSON text of ``value`` (orjson; the standard library for what orjson refuses, such as
+    integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(value).encode()
+
+
+STAGING_TYPES = ["int4", "uuid", "text", "text", "timestamptz", "int4", "text", "jsonb"]
+"""The columns of the ``append_staging`` table, for binary COPY."""
+
+
+def stage_batch(conn: psycopg.Connection, events: Sequence[NewEvent]) -> None:
+    """Binary COPY of a batch into the session's ``append_staging`` table (which must exist)."""
+    with conn.cursor() as cursor, cursor.copy(query("append_staging_copy")) as copy:
+        copy.set_types(STAGING_TYPES)
+        write = copy.write_row
+        for ord_, e in enumerate(events):
+            write(
+                (
+                    ord_,
+                    e.event_id,
+                    e.event_type,
+                    e.camera_id,
+                    e.timestamp,
+                    e.frame_number,
+                    e.snapshot_path,
+                    Jsonb(e.event_data, dumps=dump_json),
+                )
+            )
 
 
 class EventLog:
@@ -110,9 +149,10 @@ class EventLog:
     def __init__(self, pool: ConnectionPool) -> None:
         self.pool = pool
         self._days_with_partition: set[date] = set()
+        self._staged: weakref.WeakSet[psycopg.Connection] = weakref.WeakSet()
 
     def append(self, events: Sequence[NewEvent]) -> list[int | None]:
-        """Append a batch in one statement and one transaction.
+        """Append a batch in one transaction (one binary COPY, one statement).
 
         Returns, for each input event, its new position, or ``None`` when an event with the
         same ``event_id`` was stored before (or earlier in the batch): appending twice
@@ -121,12 +161,21 @@ class EventLog:
         if not events:
             return []
         with self.pool.connection() as conn:
+            if conn not in self._staged:
+                conn.execute(query("append_staging_create"))
+                conn.commit()  # the temporary table outlives this append
+                self._staged.add(conn)
             return self._append_retrying(conn, events)
 
     def _append_retrying(
         self, conn: psycopg.Connection, events: Sequence[NewEvent]
     ) -> list[int | None]:
         try:
+            with conn.transaction():
+                return self._append_in(conn, events)
+        except psycopg.errors.UndefinedTable:
+            # The session lost its staging table (DISCARD TEMP, a pooler's other session).
+            self._staged.discard(conn)
             with conn.transaction():
                 return self._append_in(conn, events)
         except psycopg.errors.CheckViolation as exc:
@@ -138,12 +187,19 @@ class EventLog:
                 return self._append_in(conn, events)
 
     def _append_in(self, conn: psycopg.Connection, events: Sequence[NewEvent]) -> list[int | None]:
-        """Append inside the caller's transaction."""
+        """Append inside the caller's transaction: one binary COPY into the session's staging
+        table, then ``append_staged()`` (``sql/migrations/0006_append_and_count_speed.sql``)."""
         days = {_utc_day(e.timestamp) for e in events}
         missing = sorted(days - self._days_with_partition)
         if missing:
             conn.execute(query("ensure_partitions"), {"days": missing})
-        rows = conn.execute(query("append_events"), append_params(events)).fetchall()
+        if conn not in self._staged:  # made in this transaction: it may be rolled back
+            conn.execute(query("append_staging_create"))
+        firsts: dict[uuid.UUID, NewEvent] = {}
+        for event in events:
+            firsts.setdefault(event.event_id, event)  # a repeat in the batch is skipped
+        stage_batch(conn, list(firsts.values()))
+        rows = conn.execute(query("append_staged"), {"batch_size": len(firsts)}).fetchall()
         self._days_with_partition |= days
         positions = {row["event_id"]: row["id"] for row in rows}
         return [positions.pop(e.event_id, None) for e in events]
@@ -224,8 +280,26 @@ class EventLog:
         }
         sql = query("query_events", direction="DESC" if descending else "ASC")
         with self.pool.connection() as conn:
-            rows = conn.execute(sql, params, prepare=False).fetchall()
+            rows = conn.execute(sql, params, binary=True, prepare=False).fetchall()
         return [StoredEvent.model_validate(row) for row in rows]
+
+    def query_with_count(
+        self, event_filter: EventFilter, *, limit: int, offset: int = 0
+    ) -> tuple[list[StoredEvent], int]:
+        """A page of visible events, newest first, and how many match the filter, in one
+        statement (``query_events_with_count.sql``): one connection, one round trip."""
+        params = event_filter.params() | {"limit": limit, "offset": offset}
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                query("query_events_with_count"), params, binary=True, prepare=False
+            ).fetchall()
+        total = int(rows[0].pop("total"))
+        events = []
+        for row in rows:
+            row.pop("total", None)
+            if row["id"] is not None:
+                events.append(StoredEvent.model_validate(row))
+        return events, total
 
     def count(self, event_filter: EventFilter = EventFilter()) -> int:
         """How many events match the filter."""

@@ -5,6 +5,8 @@ message carries its place in commit-safe order (field ``cursor``), so after a Re
 relay resumes right after the newest message that reached Redis, and after a wiped stream it
 replays the newest ``maxlen`` events of the log. Messages carry ``event_id`` and ``position``
 so that consumers can drop the duplicates a crash between XADD and its reply may cause.
+Rows go straight into messages (``relay_after.sql``, ``relay_tail.sql``): no event model, and
+``data`` is the JSON text PostgreSQL writes for ``event_data``, never decoded and encoded again.
 """
 
 from __future__ import annotations
@@ -13,11 +15,15 @@ import json
 import logging
 import threading
 from collections.abc import Mapping
+from datetime import UTC
+from typing import Any
 
 import psycopg
 import redis
+from psycopg.rows import tuple_row
 from psycopg_pool import PoolTimeout
 
+from analytics_pipeline.db import query
 from analytics_pipeline.dependencies import OutageLog
 from analytics_pipeline.errors import PipelineError
 from analytics_pipeline.eventlog import START, Cursor, EventLog, format_cursor, parse_cursor
@@ -46,6 +52,29 @@ def message_fields(event: StoredEvent) -> dict[str, str]:
         "data": json.dumps(event.event_data, separators=(",", ":")),
         "cursor": format_cursor(event.cursor),
     }
+
+
+Message = tuple[dict[str, str], Cursor]
+"""A stream message's fields and its place in commit-safe order."""
+
+
+def row_message(row: tuple[Any, ...]) -> Message:
+    """The message of one row of ``relay_after.sql`` / ``relay_tail.sql``: the fields of
+    :func:`message_fields`, built without decoding ``event_data`` (``data`` is the JSON text
+    PostgreSQL writes, e.g. ``{"n": 1}``)."""
+    position, event_id, event_type, camera_id, moment, frame, has_snapshot, data, txid = row
+    fields = {
+        "event_id": event_id,
+        "position": str(position),
+        "event_type": event_type,
+        "camera_id": camera_id,
+        "timestamp": moment.astimezone(UTC).isoformat(),
+        "frame_number": str(frame),
+        "snapshot_url": f"/snapshots/{position}" if has_snapshot else "",
+        "data": data,
+        "cursor": f"{txid}:{position}",
+    }
+    return fields, (txid, position)
 
 
 def decode_message(fields: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
@@ -92,26 +121,36 @@ class Relay:
         """Publish every committed event the stream lacks; return how many were sent."""
         cursor = self.stream_cursor()
         if cursor is None:
-            batch = self.event_log.read_tail(self.maxlen)
+            batch = self._read("relay_tail", {"limit": self.maxlen})
             if batch:
                 log.info(
                     "stream %s is empty: replaying the newest %d events", self.stream, len(batch)
                 )
             cursor = START
         else:
-            batch = self.event_log.read_after(cursor, self.batch_size)
+            batch = self._read_after(cursor)
         sent = 0
         while batch:
             self._publish(batch)
             sent += len(batch)
-            cursor = batch[-1].cursor
-            batch = self.event_log.read_after(cursor, self.batch_size)
+            cursor = batch[-1][1]
+            batch = self._read_after(cursor)
         return sent
 
-    def _publish(self, events: list[StoredEvent]) -> None:
+    def _read_after(self, cursor: Cursor) -> list[Message]:
+        params = {"txid": cursor[0], "id": cursor[1], "limit": self.batch_size}
+        return self._read("relay_after", params)
+
+    def _read(self, name: str, params: dict[str, Any]) -> list[Message]:
+        """Rows straight into messages: no event model, no JSON decoding (binary results)."""
+        with self.event_log.pool.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+            rows = cur.execute(query(name), params, binary=True, prepare=False).fetchall()
+        return [row_message(row) for row in rows]
+
+    def _publish(self, messages: list[Message]) -> None:
         pipe = self.client.pipeline(transaction=False)
-        for event in events:
-            pipe.xadd(self.stream, message_fields(event), maxlen=self.maxlen, approximate=True)
+        for fields, _cursor in messages:
+            pipe.xadd(self.stream, fields, maxlen=self.maxlen, approximate=True)  # type: ignore[arg-type]
         pipe.execute()
 
     def run(

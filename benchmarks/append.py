@@ -4,12 +4,15 @@
 
 Uses a throwaway database on the DATABASE_URL server and throwaway stream keys on REDIS_URL.
 Prints events per second of EventLog.append against a raw COPY of the same rows, and of the
-relay against raw pipelined XADD of the same messages, with the ratios.
+relay against raw pipelined XADD of the same messages, with the ratios (best of ``--rounds``,
+each pair measured side by side). Ends with one line: RESULT {json} (append_vs_copy,
+relay_vs_xadd).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 import uuid
@@ -77,68 +80,96 @@ def copy_rows(url: str, events: list[NewEvent]) -> float:
     return time.perf_counter() - began
 
 
+def append_rows(url: str, events: list[NewEvent], batch: int) -> float:
+    """Seconds for EventLog.append of the rows in ``batch``-event batches."""
+    pool = create_pool(url)
+    try:
+        event_log = EventLog(pool)
+        event_log.ensure_partitions(sorted({e.timestamp.date() for e in events}))
+        began = time.perf_counter()
+        for i in range(0, len(events), batch):
+            event_log.append(events[i : i + batch])
+        return time.perf_counter() - began
+    finally:
+        pool.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3, help="best of this many, interleaved")
     args = parser.parse_args()
     events = make_events(args.events)
     days = sorted({e.timestamp.date() for e in events})
-    copy_url, log_url = fresh_database("copy"), fresh_database("log")
     client = redis.Redis.from_url(REDIS_URL)
-    raw_stream, relay_stream = f"bench:raw:{uuid.uuid4().hex}", f"bench:relay:{uuid.uuid4().hex}"
-    pool = create_pool(log_url)
+    raw_stream = f"bench:raw:{uuid.uuid4().hex}"
+    relay_streams = [f"bench:relay:{uuid.uuid4().hex}" for _ in range(args.rounds)]
+    urls: list[str] = []
+    copy_times, append_times, xadd_times, relay_times = [], [], [], []
     try:
-        copy_pool = create_pool(copy_url, max_size=1)
-        EventLog(copy_pool).ensure_partitions(days)
-        copy_pool.close()
-        copy_seconds = copy_rows(copy_url, events)
-
+        # Each round: a fresh database each for COPY and for EventLog.append, side by side.
+        for _ in range(args.rounds):
+            copy_url, log_url = fresh_database("copy"), fresh_database("log")
+            urls += [copy_url, log_url]
+            copy_pool = create_pool(copy_url, max_size=1)
+            EventLog(copy_pool).ensure_partitions(days)
+            copy_pool.close()
+            copy_times.append(copy_rows(copy_url, events))
+            append_times.append(append_rows(log_url, events, args.batch))
+        pool = create_pool(urls[-1])
         event_log = EventLog(pool)
-        event_log.ensure_partitions(days)
-        began = time.perf_counter()
-        for i in range(0, len(events), args.batch):
-            event_log.append(events[i : i + args.batch])
-        append_seconds = time.perf_counter() - began
-
-        # Baseline: pipelined XADD of the very messages the relay will send.
+        # Baseline: pipelined XADD of the very messages the relay will send; the relay reads
+        # the log in commit-safe order and publishes (an empty stream makes it replay the
+        # newest maxlen events, i.e. all of them here). Interleaved, best of the rounds.
         messages = [message_fields(e) for e in event_log.read_after(START, limit=args.events)]
-        began = time.perf_counter()
-        for i in range(0, len(messages), args.batch):
-            pipe = client.pipeline(transaction=False)
-            for fields in messages[i : i + args.batch]:
-                pipe.xadd(raw_stream, fields, maxlen=args.events, approximate=True)
-            pipe.execute()
-        xadd_seconds = time.perf_counter() - began
+        published = 0
+        for relay_stream in relay_streams:
+            client.delete(raw_stream)
+            began = time.perf_counter()
+            for i in range(0, len(messages), args.batch):
+                pipe = client.pipeline(transaction=False)
+                for fields in messages[i : i + args.batch]:
+                    pipe.xadd(raw_stream, fields, maxlen=args.events, approximate=True)
+                pipe.execute()
+            xadd_times.append(time.perf_counter() - began)
+            relay = Relay(
+                event_log, client, relay_stream, maxlen=args.events, batch_size=args.batch
+            )
+            began = time.perf_counter()
+            published = relay.publish_pending()
+            relay_times.append(time.perf_counter() - began)
+        pool.close()
+        assert published == len(messages) == args.events
 
-        # The relay reads the log in commit-safe order and publishes; an empty stream makes
-        # it replay the newest maxlen events, i.e. all of them here.
-        relay = Relay(event_log, client, relay_stream, maxlen=args.events, batch_size=args.batch)
-        began = time.perf_counter()
-        published = relay.publish_pending()
-        relay_seconds = time.perf_counter() - began
-
-        with psycopg.connect(log_url) as conn:
+        copy_seconds, append_seconds = min(copy_times), min(append_times)
+        xadd_seconds, relay_seconds = min(xadd_times), min(relay_times)
+        with psycopg.connect(urls[-1]) as conn:
             server = conn.info.server_version
         print(
             f"events: {args.events:,}   batch: {args.batch:,}   PostgreSQL {server}   "
-            f"Redis {client.info()['redis_version']}"
+            f"Redis {client.info()['redis_version']}   best of {args.rounds}"
         )
         print(f"raw COPY, one transaction (baseline)  {rate(args.events, copy_seconds)}")
         print(
             f"EventLog.append, {args.batch}-event batches      {rate(args.events, append_seconds)}"
         )
-        print(f"  append rate / COPY rate             {copy_seconds / append_seconds:.2f}")
+        append_vs_copy = copy_seconds / append_seconds
+        print(f"  append rate / COPY rate             {append_vs_copy:.2f}")
         print(f"raw pipelined XADD (baseline)         {rate(len(messages), xadd_seconds)}")
         print(f"Relay.publish_pending                 {rate(published, relay_seconds)}")
-        print(
-            f"  relay rate / XADD rate              "
-            f"{(published / relay_seconds) / (len(messages) / xadd_seconds):.2f}"
-        )
+        relay_vs_xadd = xadd_seconds / relay_seconds
+        print(f"  relay rate / XADD rate              {relay_vs_xadd:.2f}")
+        result = {
+            "append_vs_copy": round(append_vs_copy, 2),
+            "relay_vs_xadd": round(relay_vs_xadd, 2),
+            "events": args.events,
+            "batch": args.batch,
+        }
+        print("RESULT " + json.dumps(result))
     finally:
-        pool.close()
-        client.delete(raw_stream, relay_stream)
-        for url in (copy_url, log_url):
+        client.delete(raw_stream, *relay_streams)
+        for url in urls:
             drop_database(url)
 
 

@@ -110,3 +110,42 @@ def test_pool_replaces_connections_that_died_with_a_restarted_server(postgres_se
                 assert conn.execute("SELECT 1 AS one").fetchone() == {"one": 1}
     finally:
         pool.close()
+
+
+def test_an_existing_log_takes_migration_0006_with_its_data(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    """A database migrated before 0006 (and past it: 0010 and later applied) keeps its events
+    and keys, and appending the same events again afterwards stores nothing twice."""
+    from analytics_pipeline.db import create_pool
+    from analytics_pipeline.eventlog import EventLog, append_params
+    from tests.conftest import make_events
+
+    for source in MIGRATIONS_DIR.glob("*.sql"):
+        if not source.name.startswith("0006_"):
+            (tmp_path / source.name).write_text(source.read_text())
+    migrate(empty_database_url, tmp_path)
+    old = make_events(5)
+    with connect(empty_database_url) as conn:
+        conn.execute("SELECT ensure_event_partitions(%s::date[])", ([old[0].timestamp.date()],))
+        conn.execute(
+            "SELECT * FROM append_events(%(event_ids)s::uuid[], %(event_types)s::text[],"
+            " %(camera_ids)s::text[], %(timestamps)s::timestamptz[],"
+            " %(frame_numbers)s::integer[], %(snapshot_paths)s::text[],"
+            " %(event_data)s::jsonb[])",
+            append_params(old),
+        ).fetchall()
+        conn.commit()
+    assert [m for m in migrate(empty_database_url) if m.startswith("0006_")]
+    pool = create_pool(empty_database_url)
+    try:
+        event_log = EventLog(pool)
+        assert event_log.append(old) == [None] * 5
+        assert None not in event_log.append(make_events(3))
+        assert event_log.count() == 8
+        assert {e.event_id for e in event_log.query(limit=10)} >= {e.event_id for e in old}
+    finally:
+        pool.close()
+    with connect(empty_database_url) as conn:
+        indexes = {r["indexname"] for r in conn.execute("SELECT indexname FROM pg_indexes")}
+    assert "idx_camera_timestamp_covering" in indexes and "idx_camera_timestamp" not in indexes

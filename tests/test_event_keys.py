@@ -79,3 +79,29 @@ def test_keys_are_partitioned_by_week(event_log: EventLog, database_url: str) ->
         ).fetchall()
     assert [r["relname"] for r in rows] == ["event_keys_20260302"]  # Monday of that week
     assert "2026-03-02" in rows[0]["bounds"] and "2026-03-09" in rows[0]["bounds"]
+
+
+def test_two_staged_writers_of_one_event_id_on_different_days(
+    event_log: EventLog, database_url: str
+) -> None:
+    """Both writers on EventLog's own path (staging table, append_staged()): the second waits
+    for the first and stores nothing once the first commits."""
+    from analytics_pipeline.db import create_pool
+
+    event = make_event(timestamp=MARCH_1)
+    later = event.model_copy(update={"timestamp": MARCH_1 + timedelta(days=8)})
+    other_pool = create_pool(database_url, max_size=1)
+    other_log = EventLog(other_pool)
+    second: dict[str, list] = {}
+    try:
+        with other_pool.connection() as conn, conn.transaction():
+            assert other_log._append_in(conn, [event])[0] is not None  # not committed yet
+            writer = threading.Thread(target=lambda: second.update(r=event_log.append([later])))
+            writer.start()
+            time.sleep(0.5)
+            assert writer.is_alive(), "the second writer did not wait for the first"
+        writer.join(10)
+    finally:
+        other_pool.close()
+    assert second["r"] == [None]
+    assert event_log.count() == 1 and event_log.query()[0].timestamp == MARCH_1

@@ -206,3 +206,55 @@ def test_typed_filters_on_event_data(event_log: EventLog) -> None:
     assert types(track_id=7) == ["anpra", "trackinga"]
     assert types(track_id=7, event_types=["anpr"]) == ["anpra"]
     assert event_log.count(EventFilter(plate="zz")) == 1
+
+
+def test_a_batch_with_repeats_stores_the_first_of_each(event_log: EventLog) -> None:
+    a, b = make_event(frame_number=1), make_event(frame_number=2)
+    later_a = a.model_copy(update={"frame_number": 9, "timestamp": a.timestamp + timedelta(days=2)})
+    positions = event_log.append([a, b, later_a, b])
+    assert positions[2] is None and positions[3] is None
+    assert positions[0] is not None and positions[1] is not None and positions[0] < positions[1]
+    assert event_log.get(positions[0]).frame_number == 1
+    assert event_log.count() == 2
+
+
+def test_two_appends_in_one_transaction_and_a_rolled_back_one(event_log: EventLog, pool) -> None:
+    first, second, dropped = make_events(3), make_events(2), make_events(4)
+    with pool.connection() as conn, conn.transaction():
+        one = event_log._append_in(conn, first)
+        two = event_log._append_in(conn, second)  # the staging table starts empty again
+    assert None not in one + two and len(set(one + two)) == 5
+    with pool.connection() as conn, conn.transaction(force_rollback=True):
+        assert None not in event_log._append_in(conn, dropped)
+    # Nothing of the rolled-back batch is stored, or left staged for the next append.
+    again = event_log.append(dropped + first)
+    assert None not in again[:4] and again[4:] == [None, None, None]
+    assert event_log.count() == 5 + 4
+
+
+def test_event_data_that_the_fast_encoder_refuses_is_stored(event_log: EventLog) -> None:
+    data = {"huge": 2**70, "text": "caf\u00e9 \u2603", "nested": {"list": [1.5, None, True]}}
+    [position] = event_log.append([make_event(event_data=data)])
+    assert event_log.get(position).event_data == data
+
+
+def test_a_page_and_its_count_in_one_round_trip(event_log: EventLog) -> None:
+    positions = event_log.append(make_events(7, camera_id="a") + make_events(3, camera_id="b"))
+    assert event_log.delete(positions[6]) is not None  # the newest of a: hidden, not counted
+    only_a = EventFilter(camera_ids=["a"])
+    page, total = event_log.query_with_count(only_a, limit=4, offset=4)
+    assert total == 6 == event_log.count(only_a)
+    assert page == event_log.query(only_a, limit=4, offset=4)
+    assert [e.id for e in page] == [positions[1], positions[0]]
+    assert event_log.query_with_count(only_a, limit=4, offset=40) == ([], 6)
+    assert event_log.query_with_count(EventFilter(camera_ids=["c"]), limit=4) == ([], 0)
+
+
+def test_a_session_that_lost_its_staging_table_still_appends(event_log: EventLog, pool) -> None:
+    assert None not in event_log.append(make_events(2))
+    with pool.connection() as conn:
+        assert conn in event_log._staged  # the connection the append used
+        conn.execute("DISCARD TEMP")
+        conn.commit()
+    assert None not in event_log.append(make_events(3))
+    assert event_log.count() == 5

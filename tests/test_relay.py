@@ -153,3 +153,33 @@ def wait_for(condition, timeout: float = 15.0) -> None:
             pass
         time.sleep(0.05)
     raise AssertionError("condition not met in time")
+
+
+def test_messages_hold_what_message_fields_holds(
+    event_log: EventLog, redis_client, stream_key
+) -> None:
+    """The relay builds messages from rows without the event model: the same fields and
+    values as message_fields, `data` the same JSON value (PostgreSQL's spacing)."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from analytics_pipeline.relay import message_fields
+
+    whole_second = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone(timedelta(hours=2)))
+    events = [
+        make_event(timestamp=whole_second, event_data={"b": [1, 2.5], "a": "caf\u00e9"}),
+        make_event(snapshot_path="cam-1/2026-03-01/motion_1.png", frame_number=7),
+        make_event(timestamp=datetime(2026, 3, 1, 23, 59, 59, 999999, tzinfo=UTC)),
+    ]
+    event_log.append(events)
+    relay = Relay(event_log, redis_client, stream_key, maxlen=1000)
+    assert relay.publish_pending() == 3
+    sent = [
+        {k.decode(): v.decode() for k, v in fields.items()}
+        for _id, fields in redis_client.xrange(stream_key)
+    ]
+    expected = [message_fields(e) for e in event_log.read_tail(3)]
+    assert [json.loads(m.pop("data")) for m in sent] == [
+        json.loads(m.pop("data")) for m in expected
+    ]
+    assert sent == expected
+    assert sent[0]["timestamp"] == "2026-03-01T10:00:00+00:00"

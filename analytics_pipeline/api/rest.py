@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -27,6 +28,13 @@ from analytics_pipeline.eventlog import EventFilter
 from analytics_pipeline.events import StoredEvent, describe_errors, snapshot_url, validate_camera_id
 
 _cameras_adapter = TypeAdapter(list[CameraInput])
+
+
+class FastJSONResponse(JSONResponse):
+    """JSONResponse encoded with orjson (the same JSON, UTF-8, a fraction of the time)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
 
 
 def event_json(event: StoredEvent) -> dict[str, Any]:
@@ -107,11 +115,11 @@ async def list_events(request: Request) -> Response:
             start = (page - 1) * page_size
             events = [s.event for s in itertools.islice(found, start, start + page_size)]
             return events, plates.count(state.event_log, base, event_filter.plate)
-        events = state.event_log.query(event_filter, limit=page_size, offset=(page - 1) * page_size)
-        return events, state.event_log.count(event_filter)
+        offset = (page - 1) * page_size
+        return state.event_log.query_with_count(event_filter, limit=page_size, offset=offset)
 
     events, total = await run_in_threadpool(load)
-    return JSONResponse(
+    return FastJSONResponse(
         {
             "events": [event_json(e) for e in events],
             "total": total,
