@@ -5,6 +5,8 @@
 #      throwaway local servers under .local/ (Debian packages, installed if missing);
 #   3. the default detector's model, models/centernet.onnx (fetched from the npm registry with
 #      npm, integrity checked, converted once; npm is installed from Debian if missing);
+#   3b. GraphiQL's files and the tests' GraphQL clients (npm ci in analytics_pipeline/api/graphiql
+#      and tests/clients, pinned by their package-lock.json);
 #   4. the database schema (analytics-pipeline db migrate).
 # Exports DATABASE_URL and REDIS_URL for the caller.
 set -euo pipefail
@@ -119,6 +121,17 @@ fi
 # @vladmandic/human's COCO CenterNet, converted to ONNX once (does nothing when it is there).
 command -v npm >/dev/null || apt_install npm
 .venv/bin/python -m analytics_pipeline.centernet.convert >/dev/null
+
+# --- 3b. GraphiQL's files and the tests' GraphQL clients (npm, pinned by package-lock.json) ---
+# npm ci installs exactly the locked versions and checks each tarball's integrity; it runs again
+# only when a lockfile changed. GraphiQL is then served offline at /graphql.
+for npm_dir in analytics_pipeline/api/graphiql tests/clients; do
+  if [ ! -f "$npm_dir/node_modules/.package-lock.json" ] \
+      || [ "$npm_dir/package-lock.json" -nt "$npm_dir/node_modules/.package-lock.json" ]; then
+    say "npm ci in $npm_dir"
+    npm ci --prefix "$npm_dir" --no-audit --no-fund --loglevel=error >&2
+  fi
+done
 
 # --- 4. schema ------------------------------------------------------------------------------
 analytics-pipeline db migrate

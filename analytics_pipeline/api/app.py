@@ -12,12 +12,14 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from analytics_pipeline.api import rest
+from analytics_pipeline.api.clips import serve_clip
 from analytics_pipeline.api.gql.cache import DocumentCache
-from analytics_pipeline.api.graphql_route import graphql_endpoint
+from analytics_pipeline.api.graphql_route import graphiql_file, graphql_endpoint
+from analytics_pipeline.api.graphql_ws import graphql_websocket
 from analytics_pipeline.api.health import HealthProbe
 from analytics_pipeline.api.hub import DEFAULT_MAX_CLIENTS, LiveHub
 from analytics_pipeline.api.images import serve_snapshot, serve_thumbnail
@@ -31,6 +33,7 @@ from analytics_pipeline.api.middleware import (
 from analytics_pipeline.api.openapi import openapi_document
 from analytics_pipeline.api.readiness import NAMES, DependencyWatch, WaitForDatabase
 from analytics_pipeline.api.state import AppState
+from analytics_pipeline.api.subscriptions import SubscriptionRegistry
 from analytics_pipeline.cameras import CameraRegistry
 from analytics_pipeline.config import Settings
 from analytics_pipeline.db import create_pool
@@ -146,6 +149,7 @@ def create_app(settings: Settings) -> Starlette:
             graphql_limiter=anyio.CapacityLimiter(GRAPHQL_WORKERS),
             dependencies=watch,
         )
+        app.state.subscriptions = SubscriptionRegistry(app.state.app)
         await watch.first_look(settings.database_url)
         watch.start()
         hub.start()
@@ -153,6 +157,7 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             await watch.stop()
+            app.state.subscriptions.close()
             await hub.stop()
             await probe.close()
             await asyncio.to_thread(pool.close)
@@ -163,8 +168,11 @@ def create_app(settings: Settings) -> Starlette:
         Route("/health", health, include_in_schema=False),
         Route("/livez", livez, include_in_schema=False),
         Route("/graphql", graphql_endpoint, methods=["GET", "POST"], include_in_schema=False),
+        WebSocketRoute("/graphql", graphql_websocket),
+        Route("/graphiql/{name}", graphiql_file, include_in_schema=False),
         Route("/snapshots/{event_id:int}", serve_snapshot, include_in_schema=False),
         Route("/thumbnails/{event_id:int}", serve_thumbnail, include_in_schema=False),
+        Route("/clips/{event_id:int}", serve_clip, include_in_schema=False),
         Route("/api/events/live", live_events, include_in_schema=False),
         *rest.routes,
         Route("/openapi.json", openapi_schema, include_in_schema=False),
@@ -186,4 +194,8 @@ def create_app(settings: Settings) -> Starlette:
     app.add_middleware(RequestChecks)
     app.add_middleware(BodyDeadline)
     app.add_middleware(SecurityHeaders)
+    from analytics_pipeline.api.metrics import RequestMetrics
+
+    # Outermost: counts every answer (503s included) by route template; serves GET /metrics.
+    app.add_middleware(RequestMetrics)
     return app

@@ -1,4 +1,5 @@
-"""POST /graphql: the HTTP side of GraphQL (GraphiQL on GET outside production mode).
+"""POST /graphql: the HTTP side of GraphQL (GraphiQL on GET outside production mode, from
+the project's own copy of its files: offline). The WebSocket side is ``graphql_ws``.
 
 The pattern dagster-webserver uses: a small Starlette route around graphql-core's parse,
 validate (with extra rules) and execute. The body is checked here (JSON, shapes, variables);
@@ -10,14 +11,13 @@ request keep answering.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import time
+from pathlib import Path
 from typing import Any
 
 import anyio
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from analytics_pipeline.api import inputs
 from analytics_pipeline.api.auth import has_valid_key, may_read
@@ -25,28 +25,52 @@ from analytics_pipeline.api.gql.execution import Answer, GraphQLRequest, answer
 from analytics_pipeline.api.state import AppState
 
 DEFAULT_TIME_BUDGET_SECONDS = 10.0
-_GRAPHIQL_SCRIPT = """
-ReactDOM.createRoot(document.getElementById('graphiql')).render(
-  React.createElement(GraphiQL, {fetcher: GraphiQL.createFetcher({url: '/graphql'})}));
-"""
-GRAPHIQL_PAGE = f"""<!doctype html>
+GRAPHIQL_DIR = Path(__file__).with_name("graphiql")  # npm ci there (scripts/setup.sh)
+# The files GraphiQL's page loads, served at /graphiql/<name> from the npm packages that
+# scripts/setup.sh installs at pinned versions (package-lock.json checks their integrity).
+GRAPHIQL_FILES = {
+    "graphiql.min.css": "node_modules/graphiql/graphiql.min.css",
+    "graphiql.min.js": "node_modules/graphiql/graphiql.min.js",
+    "react.production.min.js": "node_modules/react/umd/react.production.min.js",
+    "react-dom.production.min.js": "node_modules/react-dom/umd/react-dom.production.min.js",
+    "LICENSE-graphiql": "node_modules/graphiql/LICENSE",
+    "LICENSE-react": "node_modules/react/LICENSE",
+    "LICENSE-react-dom": "node_modules/react-dom/LICENSE",
+}
+GRAPHIQL_PAGE = """<!doctype html>
 <html><head><title>GraphiQL: analytics pipeline</title>
-<link rel="stylesheet" href="https://unpkg.com/graphiql@3/graphiql.min.css"></head>
+<link rel="stylesheet" href="/graphiql/graphiql.min.css"></head>
 <body style="margin:0"><div id="graphiql" style="height:100vh"></div>
-<script src="https://unpkg.com/react@18/umd/react.production.min.js"></script>
-<script src="https://unpkg.com/react-dom@18/umd/react-dom.production.min.js"></script>
-<script src="https://unpkg.com/graphiql@3/graphiql.min.js"></script>
-<script>{_GRAPHIQL_SCRIPT}</script></body></html>"""
-_SCRIPT_HASH = base64.b64encode(hashlib.sha256(_GRAPHIQL_SCRIPT.encode()).digest()).decode()
-# GraphiQL loads from a CDN: its scripts and styles from there, its one inline script by hash,
-# inline styles (React and CodeMirror set them), queries to this origin only.
+<script src="/graphiql/react.production.min.js"></script>
+<script src="/graphiql/react-dom.production.min.js"></script>
+<script src="/graphiql/graphiql.min.js"></script>
+<script src="/static/graphiql-start.js"></script></body></html>"""
+# Everything from this origin; inline styles (React and CodeMirror set them), data: images
+# and fonts (GraphiQL's stylesheet embeds them); queries and subscriptions to this origin.
 GRAPHIQL_CSP = (
-    "default-src 'none'; "
-    f"script-src https://unpkg.com 'sha256-{_SCRIPT_HASH}'; "
-    "style-src https://unpkg.com 'unsafe-inline'; "
-    "img-src 'self' data: https://unpkg.com; font-src https://unpkg.com data:; "
-    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
 )
+GRAPHIQL_MISSING = (
+    "GraphiQL's files are not installed: run scripts/setup.sh "
+    "(or: npm ci --prefix analytics_pipeline/api/graphiql)"
+)
+
+
+async def graphiql_file(request: Request) -> Response:
+    """GET /graphiql/<name>: one of GraphiQL's files (``GRAPHIQL_FILES``), 404 otherwise."""
+    relative = GRAPHIQL_FILES.get(request.path_params["name"])
+    if relative is None or not (GRAPHIQL_DIR / relative).is_file():
+        return JSONResponse({"detail": "no such file"}, 404)
+    media = "text/css" if relative.endswith(".css") else "text/javascript"
+    if "LICENSE" in relative:
+        media = "text/plain"
+    return FileResponse(
+        GRAPHIQL_DIR / relative,
+        media_type=media,
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
 
 
 def time_budget(state: AppState) -> float:
@@ -84,6 +108,8 @@ async def graphql_endpoint(request: Request) -> Response:
     if request.method == "GET":
         if settings.api_production:
             return JSONResponse({"detail": "GraphiQL is off in production mode"}, 404)
+        if not (GRAPHIQL_DIR / GRAPHIQL_FILES["graphiql.min.js"]).is_file():
+            return JSONResponse({"detail": GRAPHIQL_MISSING}, 503)
         return HTMLResponse(GRAPHIQL_PAGE, headers={"Content-Security-Policy": GRAPHIQL_CSP})
     try:
         text, variables, operation_name = _payload(await request.body())

@@ -1,10 +1,12 @@
-"""One Redis reader per process for every live client (``/api/events/live``, and any other
-fan-out to come: GraphQL subscriptions would read from the same hub).
+"""One Redis reader per process for every live client: ``/api/events/live`` and the GraphQL
+subscriptions (:mod:`analytics_pipeline.api.subscriptions`).
 
 :class:`LiveHub` reads the stream and hands each message, as a ready SSE frame, to every
 client's bounded queue: a thousand browser tabs cost one Redis connection, not a thousand. A
 client too slow to keep up is dropped (its browser reconnects) rather than let its queue grow;
-past ``max_clients`` no new client is taken. The reader's block time is shorter than its
+past ``max_clients`` no new client is taken. Listeners (the subscription feeds) get each
+message as ``(stream_id, fields)``; sessions (WebSocket connections) are ended with the streams
+when the server stops. The reader's block time is shorter than its
 socket timeout, and after an error it resumes from the last message it saw, so a quiet stream
 never looks like an outage and an outage loses nothing still in the stream.
 """
@@ -16,6 +18,8 @@ import contextlib
 import json
 import logging
 import weakref
+from collections.abc import Callable
+from typing import Protocol
 
 import redis.asyncio as aioredis
 
@@ -91,6 +95,15 @@ class LiveClient:
             self.queue.put_nowait(CLOSE)
 
 
+Listener = Callable[[str, dict[str, str]], None]
+
+
+class Session(Protocol):
+    """A long-lived connection the hub ends when the server stops."""
+
+    def end(self) -> None: ...
+
+
 class TooManyLiveClients(Exception):
     """The hub has ``max_clients`` already."""
 
@@ -102,6 +115,8 @@ class LiveHub:
         self.stream = stream
         self.max_clients = max_clients
         self.clients: set[LiveClient] = set()
+        self.listeners: set[Listener] = set()
+        self.sessions: set[Session] = set()
         self.redis = aioredis.Redis.from_url(
             redis_url,
             socket_connect_timeout=3,
@@ -125,6 +140,8 @@ class LiveHub:
         self.closing = True
         for client in list(self.clients):
             client.end()
+        for session in list(self.sessions):
+            session.end()
 
     async def stop(self) -> None:
         """Stop the reader, end every client's stream, close the connection."""
@@ -137,6 +154,8 @@ class LiveHub:
             await asyncio.wait({self._task}, timeout=2)
         for client in list(self.clients):
             client.end()
+        for session in list(self.sessions):
+            session.end()
         await self.redis.aclose()
 
     def join(self) -> LiveClient:
@@ -149,6 +168,13 @@ class LiveHub:
 
     def leave(self, client: LiveClient) -> None:
         self.clients.discard(client)
+
+    def listen(self, listener: Listener) -> None:
+        """Call ``listener(stream_id, fields)`` for every new message (on the event loop)."""
+        self.listeners.add(listener)
+
+    def unlisten(self, listener: Listener) -> None:
+        self.listeners.discard(listener)
 
     def _broadcast(self, frame: str) -> None:
         for client in list(self.clients):
@@ -189,4 +215,11 @@ class LiveHub:
                     self.last_id = (
                         message_id.decode() if isinstance(message_id, bytes) else message_id
                     )
-                    self._broadcast(sse_frame(self.last_id, decode_message(fields)))
+                    decoded = decode_message(fields)
+                    if self.clients:
+                        self._broadcast(sse_frame(self.last_id, decoded))
+                    for listener in list(self.listeners):
+                        try:
+                            listener(self.last_id, decoded)
+                        except Exception:
+                            log.exception("live events: a listener failed")

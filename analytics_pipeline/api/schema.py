@@ -11,16 +11,26 @@ import graphene
 from analytics_pipeline.api.gql.cameras import CameraMutations, CamerasQuery
 from analytics_pipeline.api.gql.consumers import ConsumerMutations, ConsumersQuery
 from analytics_pipeline.api.gql.events import EventMutations, EventsQuery
+from analytics_pipeline.api.gql.nodes import NODE_TYPES, NodeQuery
 from analytics_pipeline.api.gql.statistics import StatisticsQuery
+from analytics_pipeline.api.gql.subscriptions import EventSubscription
 
 
 # No docstrings on the roots: graphene would print them into the contract as descriptions.
-class Query(ConsumersQuery, CamerasQuery, StatisticsQuery, EventsQuery, graphene.ObjectType):
-    pass  # every read: events, statistics, cameras (images are fields of Event)
+class Query(
+    NodeQuery, ConsumersQuery, CamerasQuery, StatisticsQuery, EventsQuery, graphene.ObjectType
+):
+    pass  # every read: events, statistics, cameras (images are fields of Event), node
 
 
 class Mutation(ConsumerMutations, EventMutations, CameraMutations, graphene.ObjectType):
     pass  # every write: cameras, event deletion
 
 
-schema = graphene.Schema(query=Query, mutation=Mutation)
+class Subscription(EventSubscription, graphene.ObjectType):
+    pass  # live events, over graphql-transport-ws on /graphql
+
+
+schema = graphene.Schema(
+    query=Query, mutation=Mutation, subscription=Subscription, types=list(NODE_TYPES)
+)

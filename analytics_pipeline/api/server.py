@@ -24,6 +24,7 @@ from analytics_pipeline.config import Settings
 HEADER_SECONDS = 10.0  # the request line and headers must arrive within this
 KEEP_ALIVE_SECONDS = 5
 SHUTDOWN_SECONDS = 5
+WS_PING_SECONDS = 20.0  # a WebSocket peer that answers no ping within this is closed
 SPARE_CONNECTIONS = 256  # beyond the live clients, for everything else
 
 
@@ -53,6 +54,14 @@ class GuardedH11Protocol(H11Protocol):
             self._header_timer.cancel()
             self._header_timer = None
         super().connection_lost(exc)
+
+    def handle_websocket_upgrade(self, event: Any) -> None:
+        """The connection becomes a WebSocket (GraphQL subscriptions): the head deadline is
+        over (the WebSocket protocol has its own pings and timeouts)."""
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+        super().handle_websocket_upgrade(event)
 
     def shutdown(self) -> None:
         """The server is stopping: live streams end cleanly now (their last chunk is sent and
@@ -87,7 +96,11 @@ def uvicorn_config(
         "port": port or settings.api_port,
         "log_level": settings.log_level.lower(),
         "http": GuardedH11Protocol,
-        "ws": "none",
+        "ws": "websockets-sansio",  # GraphQL subscriptions (graphql-transport-ws)
+        "ws_max_size": settings.api_max_body_bytes,
+        "ws_per_message_deflate": False,  # CPU per message per subscriber is the cost here
+        "ws_ping_interval": WS_PING_SECONDS,
+        "ws_ping_timeout": WS_PING_SECONDS,
         "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
         "timeout_graceful_shutdown": SHUTDOWN_SECONDS,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
+from analytics_pipeline.api.gql.relay import to_global_id
 from tests.api.conftest import API_KEY, WRITE_HEADERS, gql
 
 REGISTER = """mutation { registerCamera(input: {id: "gate", sourceUrl: "rtsp://a/s"}) { id } }"""
@@ -43,9 +44,8 @@ def test_writes_without_a_key_change_nothing(client, seed) -> None:
         assert client.delete("/api/cameras/x", headers=headers).status_code == 401
     assert client.get("/api/cameras").json()["cameras"] == []
     assert client.get(f"/api/events/{position}").status_code == 200
-    assert gql(client, REGISTER, headers={"X-API-Key": API_KEY})["data"]["registerCamera"] == {
-        "id": "gate"
-    }
+    registered = gql(client, REGISTER, headers={"X-API-Key": API_KEY})["data"]["registerCamera"]
+    assert registered == {"id": to_global_id("Camera", "gate")}
 
 
 def test_reads_can_need_a_key(make_client, seed) -> None:

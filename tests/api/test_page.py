@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,8 +31,8 @@ from analytics_pipeline.analyzer.annotators import annotate
 from analytics_pipeline.cameras import CameraInput, CameraRegistry
 from analytics_pipeline.eventlog import EventLog
 from analytics_pipeline.events import NewEvent
-from analytics_pipeline.relay import Relay
 from analytics_pipeline.snapshots import SnapshotStore
+from tests.api.test_graphql_ws import relay
 from tests.conftest import REDIS_URL, free_port
 
 CLI = shutil.which("analytics-pipeline") or str(Path(sys.executable).parent / "analytics-pipeline")
@@ -89,6 +90,7 @@ def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # no internet
         "--window-size=1280,1000",
         f"--user-data-dir={tmp_path / 'chromium'}",
     ):
@@ -140,8 +142,13 @@ def test_page_shows_thumbnails_detail_chart_and_live_events(
     )
     assert "6 events" in browser.find_element(By.ID, "summary").text
     assert not browser.find_element(By.ID, "more").is_displayed()  # one page holds all six
-    bars = browser.find_elements(By.CSS_SELECTOR, "#chart rect")
-    assert len(bars) == 2  # 6 events 20 minutes apart fall into two hours
+    # 6 events 20 minutes apart span 100 minutes: charted per minute, one bar per event,
+    # with time-of-day tick labels.
+    chart = browser.find_element(By.ID, "chart")
+    assert chart.get_attribute("data-unit") == "MINUTE"
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#chart rect")) == 6
+    ticks = [t.text for t in browser.find_elements(By.CSS_SELECTOR, "#chart text.tick")]
+    assert 2 <= len(ticks) <= 6 and all(re.fullmatch(r"\d\d:\d\d( [AP]M)?", t) for t in ticks)
 
     # The screenshot shows the thumbnails: magenta where the first card's image is.
     shot = cv2.imdecode(np.frombuffer(browser.get_screenshot_as_png(), np.uint8), cv2.IMREAD_COLOR)
@@ -174,11 +181,17 @@ def test_page_shows_thumbnails_detail_chart_and_live_events(
     browser.find_element(By.CSS_SELECTOR, "#filters button").click()
     wait(browser, lambda b: len(b.find_elements(By.CSS_SELECTOR, ".card")) == 6)
 
-    # Live: an event appended and relayed to Redis appears without a reload.
+    # Live, through the EventAdded subscription: an event appended and relayed to Redis
+    # appears without a reload.
     wait(browser, lambda b: "on" in b.find_element(By.ID, "live").get_attribute("class"))
     [position] = seeded(pool, tmp_path, 1, datetime.now(UTC))
-    Relay(EventLog(pool), redis.Redis.from_url(REDIS_URL), stream_key, maxlen=100).publish_pending()
+    relay(EventLog(pool), stream_key, 1)
     wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f'.card.new[data-id="{position}"]'))
+
+    # Deleted (a tombstone relayed to Redis): its card goes, through the EventDeleted subscription.
+    EventLog(pool).delete(position)
+    relay(EventLog(pool), stream_key, 1)
+    wait(browser, lambda b: not b.find_elements(By.CSS_SELECTOR, f'.card[data-id="{position}"]'))
 
 
 def test_live_endpoint_streams_new_stream_messages(server, stream_key) -> None:
@@ -200,3 +213,44 @@ def test_live_endpoint_streams_new_stream_messages(server, stream_key) -> None:
     )
     listener.join(20)
     assert received == [{"event_type": "motion", "position": "42"}]
+
+
+@pytest.mark.parametrize("days, unit", [(0.1, "MINUTE"), (3, "HOUR"), (60, "DAY")])
+def test_chart_buckets_follow_the_span(server, browser, pool, tmp_path, days, unit) -> None:
+    end = datetime.now(UTC).replace(second=0, microsecond=0)
+    EventLog(pool).append(
+        [
+            NewEvent(
+                event_type="motion",
+                camera_id="gate",
+                timestamp=end - timedelta(days=days * i / 4),
+                frame_number=i,
+            )
+            for i in range(5)
+        ]
+    )
+    browser.get(server)
+    wait(browser, lambda b: b.find_element(By.ID, "chart").get_attribute("data-unit") == unit)
+    wait(browser, lambda b: len(b.find_elements(By.CSS_SELECTOR, "#chart rect")) == 5)
+    ticks = [t.text for t in browser.find_elements(By.CSS_SELECTOR, "#chart text.tick")]
+    assert ticks and all(ticks)
+    if unit == "DAY":
+        assert all(re.search(r"\d{4}", t) for t in ticks)  # dates with their year
+    (tmp_path / "chart.png").write_bytes(browser.get_screenshot_as_png())  # to look at
+    label = browser.find_element(By.ID, "chart").get_attribute("aria-label")
+    assert label == f"events per {unit.lower()}"
+
+
+def test_graphiql_is_served_offline(server, browser) -> None:
+    """GraphiQL's page loads only the project's own files (no CDN; Chromium resolves no
+    other host here) and runs a query."""
+    browser.get(f"{server}/graphql")
+    wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, ".graphiql-container"))
+    origins = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(r => new URL(r.name).origin)"
+    )
+    assert origins and set(origins) == {server}
+    scripts = browser.execute_script("return [...document.scripts].map(s => s.src)")
+    assert f"{server}/graphiql/graphiql.min.js" in scripts
+    assert "MIT" in httpx.get(f"{server}/graphiql/LICENSE-graphiql").text
+    assert httpx.get(f"{server}/graphiql/../../pyproject.toml").status_code == 404

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from analytics_pipeline.api.gql.relay import to_global_id
 from analytics_pipeline.api.schema import schema
 from analytics_pipeline.db import connect
 from tests.api.conftest import T0, WRITE_HEADERS, gql
@@ -74,7 +75,11 @@ def variety(seed, client) -> list[int]:
 
 
 def test_every_operation_of_the_frontend_runs(client, variety) -> None:
-    names = sorted(p.stem for p in GRAPHQL_DIR.glob("*.graphql") if p.stem != "schema")
+    # The subscriptions run over WebSocket (tests/api/test_graphql_ws.py).
+    subscriptions = ("EventAdded", "EventDeleted")
+    names = sorted(
+        p.stem for p in GRAPHQL_DIR.glob("*.graphql") if p.stem not in ("schema", *subscriptions)
+    )
     variables = {
         "EventsPage": {"first": 10},
         "NewerEvents": {"last": 2},
@@ -145,13 +150,17 @@ def test_typed_views_of_event_data(client, variety) -> None:
         "trackId": 3,
         "readCount": 2,
     }
-    assert nodes["motion"]["camera"] == {"id": "cam-a", "name": "Gate A"}
-    assert nodes["motion"]["snapshotUrl"] == f"/snapshots/{nodes['motion']['id']}"
-    assert nodes["motion"]["thumbnailUrl"] == f"/thumbnails/{nodes['motion']['id']}"
+    assert nodes["motion"]["camera"] == {
+        "id": to_global_id("Camera", "cam-a"),
+        "cameraId": "cam-a",
+        "name": "Gate A",
+    }
+    assert nodes["motion"]["snapshotUrl"] == f"/snapshots/{nodes['motion']['position']}"
+    assert nodes["motion"]["thumbnailUrl"] == f"/thumbnails/{nodes['motion']['position']}"
 
 
 IDS_QUERY = """query($filter: EventFilter) { events(filter: $filter, first: 100) {
-  totalCount edges { node { id } } } }"""
+  totalCount edges { node { id position } } } }"""
 
 
 @pytest.mark.parametrize(
@@ -174,7 +183,7 @@ IDS_QUERY = """query($filter: EventFilter) { events(filter: $filter, first: 100)
 )
 def test_every_filter(client, variety, event_filter, expected) -> None:
     body = gql(client, IDS_QUERY, {"filter": event_filter})
-    ids = sorted(int(e["node"]["id"]) for e in body["data"]["events"]["edges"])
+    ids = sorted(int(e["node"]["position"]) for e in body["data"]["events"]["edges"])
     assert ids == sorted(variety[i] for i in expected)
     assert body["data"]["events"]["totalCount"] == len(expected)
 
@@ -198,7 +207,7 @@ def test_stats_equal_sql_counts(client, variety, database_url) -> None:
 PAGE_QUERY = """query($first: Int, $after: String, $last: Int, $before: String) {
   events(first: $first, after: $after, last: $last, before: $before) {
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-    edges { cursor node { id } } } }"""
+    edges { cursor node { id position } } } }"""
 
 
 def test_paging_while_events_are_appended_has_no_gap_and_no_duplicate(client, seed) -> None:
@@ -206,7 +215,7 @@ def test_paging_while_events_are_appended_has_no_gap_and_no_duplicate(client, se
     seen, after, appended = [], None, []
     while True:
         page = gql(client, PAGE_QUERY, {"first": 5, "after": after})["data"]["events"]
-        seen += [int(e["node"]["id"]) for e in page["edges"]]
+        seen += [int(e["node"]["position"]) for e in page["edges"]]
         appended += seed({}, {}, snapshot=False)  # new events arrive between pages
         if not page["pageInfo"]["hasNextPage"]:
             break
@@ -219,7 +228,7 @@ def test_paging_while_events_are_appended_has_no_gap_and_no_duplicate(client, se
     before = encode_cursor(seen[0])
     while True:
         page = gql(client, PAGE_QUERY, {"last": 4, "before": before})["data"]["events"]
-        newer = [int(e["node"]["id"]) for e in page["edges"]] + newer
+        newer = [int(e["node"]["position"]) for e in page["edges"]] + newer
         if not page["pageInfo"]["hasPreviousPage"]:
             break
         before = page["pageInfo"]["startCursor"]
@@ -235,11 +244,11 @@ def test_bad_cursor_and_page_size_are_clear_errors(client, seed) -> None:
 
 
 def test_event_by_id(client, variety) -> None:
-    query = "query($id: ID!) { event(id: $id) { id eventType } }"
-    assert gql(client, query, {"id": str(variety[3])})["data"]["event"] == {
-        "id": str(variety[3]),
-        "eventType": "anpr",
-    }
+    query = "query($id: ID!) { event(id: $id) { id position eventType } }"
+    expected = {"id": to_global_id("Event", variety[3]), "position": str(variety[3])}
+    expected["eventType"] = "anpr"
+    assert gql(client, query, {"id": str(variety[3])})["data"]["event"] == expected
+    assert gql(client, query, {"id": expected["id"]})["data"]["event"] == expected  # global id
     assert gql(client, query, {"id": "999999"})["data"]["event"] is None
     bad = gql(client, query, {"id": "../1"})
     assert bad["errors"][0]["message"] == "event id must be a number, got '../1'"

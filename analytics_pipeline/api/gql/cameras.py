@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from analytics_pipeline.api.gql.common import JSON
 from analytics_pipeline.api.gql.context import context
+from analytics_pipeline.api.gql.relay import Node, camera_id
 from analytics_pipeline.cameras import Camera as CameraModel
 from analytics_pipeline.cameras import CameraInput as CameraInputModel
 from analytics_pipeline.cameras import CameraUpdate as CameraUpdateModel
@@ -20,9 +21,14 @@ from graphql import GraphQLError, GraphQLResolveInfo
 
 
 class Camera(graphene.ObjectType):
-    """A registered camera."""
+    """A registered camera. ``id`` is its global id; ``cameraId`` the id it was registered
+    with (REST routes, ``Event.cameraId``, ``EventFilter.cameraId``)."""
 
-    id = graphene.ID(required=True)
+    class Meta:
+        interfaces = (Node,)
+        possible_types = (CameraModel,)
+
+    camera_id = graphene.String(required=True, description="The id the camera was registered with.")
     name = graphene.String(required=True)
     source_url = graphene.String(required=True)
     enabled = graphene.Boolean(required=True)
@@ -34,12 +40,19 @@ class Camera(graphene.ObjectType):
     def resolve_source_url(camera: CameraModel, info: GraphQLResolveInfo) -> str:
         return camera.redacted_source_url
 
+    @staticmethod
+    def resolve_camera_id(camera: CameraModel, info: GraphQLResolveInfo) -> str:
+        return camera.id
+
 
 class CamerasQuery:
     """The camera fields of ``Query``."""
 
     cameras = graphene.List(graphene.NonNull(Camera), required=True)
-    camera = graphene.Field(Camera, id=graphene.ID(required=True))
+    camera = graphene.Field(
+        Camera,
+        id=graphene.ID(required=True, description="The global id or the camera's own id."),
+    )
 
     @staticmethod
     def resolve_cameras(root: None, info: GraphQLResolveInfo) -> list[CameraModel]:
@@ -47,7 +60,7 @@ class CamerasQuery:
 
     @staticmethod
     def resolve_camera(root: None, info: GraphQLResolveInfo, id: str) -> CameraModel | None:
-        return context(info).cameras.load(id)
+        return context(info).cameras.load(camera_id(id))
 
 
 class CameraInput(graphene.InputObjectType):
@@ -108,6 +121,7 @@ class UpdateCamera(graphene.Mutation):
         except ValidationError as exc:
             raise _camera_input_error(exc) from None
         camera = None
+        id = camera_id(id)
         if context(info).cameras.load(id) is not None:
             camera = context(info).state.cameras.update(id, change)
         if camera is None:
@@ -125,6 +139,7 @@ class RemoveCamera(graphene.Mutation):
 
     @staticmethod
     def mutate(root: None, info: GraphQLResolveInfo, id: str) -> bool:
+        id = camera_id(id)
         if context(info).cameras.load(id) is None:
             return False
         return context(info).state.cameras.remove(id)

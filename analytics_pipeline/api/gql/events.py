@@ -4,6 +4,7 @@ connection, ``event(id)`` and the ``deleteEvent`` mutation."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -16,8 +17,10 @@ from analytics_pipeline.api.gql import images, plates
 from analytics_pipeline.api.gql.cameras import Camera
 from analytics_pipeline.api.gql.common import JSON, box, iso_datetime
 from analytics_pipeline.api.gql.context import context
+from analytics_pipeline.api.gql.relay import Node, event_position
 from analytics_pipeline.cameras import Camera as CameraModel
 from analytics_pipeline.eventlog import EventFilter as EventFilterModel
+from analytics_pipeline.eventlog import EventLog
 from analytics_pipeline.events import StoredEvent
 from graphql import GraphQLError, GraphQLResolveInfo
 
@@ -63,9 +66,14 @@ def _number(value: Any) -> float:
 
 
 class Event(graphene.ObjectType):
-    """One event of the log."""
+    """One event of the log. ``id`` is its global id; ``position`` its place in the log,
+    which is its id in the REST routes (``/api/events/{position}``, ``/snapshots/{position}``)."""
 
-    id = graphene.ID(required=True, description="The global log position.")
+    class Meta:
+        interfaces = (Node,)
+        possible_types = (StoredEvent,)
+
+    position = graphene.ID(required=True, description="The log position (the REST id).")
     event_id = graphene.UUID(required=True, description="The idempotency key.")
     event_type = graphene.String(required=True)
     camera_id = graphene.String(required=True)
@@ -78,6 +86,10 @@ class Event(graphene.ObjectType):
     detections = graphene.List(graphene.NonNull(Detection), required=True)
     track = graphene.Field(Track)
     plate = graphene.Field(Plate)
+
+    @staticmethod
+    def resolve_position(event: StoredEvent, info: GraphQLResolveInfo) -> int:
+        return event.id
 
     @staticmethod
     def resolve_data(event: StoredEvent, info: GraphQLResolveInfo) -> dict[str, Any]:
@@ -173,6 +185,19 @@ def to_event_filter(value: dict[str, Any] | None) -> EventFilterModel:
     return EventFilterModel(camera_ids=camera_ids or None, event_types=event_types or None, **value)
 
 
+def filtered_query(
+    event_log: EventLog, filter: dict[str, Any] | None
+) -> tuple[Callable[..., list[StoredEvent]], EventFilterModel, str | None]:
+    """How ``events`` reads with the GraphQL filter ``filter``: a function with the arguments
+    of :meth:`EventLog.query`, the log's filter, and the fuzzy plate (``plateFuzzy``)."""
+    event_filter = to_event_filter(filter)
+    if (filter or {}).get("plate_fuzzy") and event_filter.plate is not None:
+        fuzzy_plate = event_filter.plate
+        query = functools.partial(plates.fuzzy_page, event_log, plate=fuzzy_plate)
+        return query, replace(event_filter, plate=None), fuzzy_plate
+    return event_log.query, event_filter, None
+
+
 @dataclass(frozen=True)
 class EventEdge:
     node: StoredEvent
@@ -236,7 +261,9 @@ class EventsQuery:
         description="Events newest first; `first`/`after` page back in time, `last`/`before` "
         "forward.",
     )
-    event = graphene.Field(Event, id=graphene.ID(required=True))
+    event = graphene.Field(
+        Event, id=graphene.ID(required=True, description="The global id or the log position.")
+    )
 
     @staticmethod
     def resolve_events(
@@ -251,14 +278,8 @@ class EventsQuery:
         if first is not None and last is not None:
             raise GraphQLError("give either first or last, not both")
         ctx = context(info)
-        event_filter = to_event_filter(filter)
+        query, event_filter, fuzzy_plate = filtered_query(ctx.state.event_log, filter)
         after_position, before_position = _position(after), _position(before)
-        query = ctx.state.event_log.query
-        fuzzy_plate = None
-        if (filter or {}).get("plate_fuzzy") and event_filter.plate is not None:
-            fuzzy_plate = event_filter.plate
-            event_filter = replace(event_filter, plate=None)
-            query = functools.partial(plates.fuzzy_page, ctx.state.event_log, plate=fuzzy_plate)
         if last is not None:
             # The `last` events before `before` in newest-first order are the oldest ones
             # newer than it: fetched oldest first, shown newest first.
@@ -294,7 +315,7 @@ class EventsQuery:
 
     @staticmethod
     def resolve_event(root: None, info: GraphQLResolveInfo, id: str) -> StoredEvent | None:
-        return context(info).state.event_log.get(inputs.event_position(id))
+        return context(info).state.event_log.get(event_position(id))
 
 
 @dataclass(frozen=True)
@@ -314,7 +335,7 @@ class DeleteEvent(graphene.Mutation):
     """Hide an event from every query at once (a tombstone in the log)."""
 
     class Arguments:
-        id = graphene.ID(required=True)
+        id = graphene.ID(required=True, description="The global id or the log position.")
         delete_snapshot = graphene.Boolean(default_value=False)
 
     Output = graphene.NonNull(DeleteEventPayload)
@@ -326,7 +347,7 @@ class DeleteEvent(graphene.Mutation):
         id: str,
         delete_snapshot: bool = False,
     ) -> DeleteResult:
-        position = inputs.event_position(id)
+        position = event_position(id)
         event, snapshot_deleted = delete_event(context(info).state, position, delete_snapshot)
         return DeleteResult(
             deleted=event is not None, snapshot_deleted=snapshot_deleted, event=event

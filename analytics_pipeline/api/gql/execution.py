@@ -15,6 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphql.execution.collect_fields import collect_fields
+from graphql.execution.execute import ExecutionContext
+from graphql.execution.values import get_argument_values
+
 from analytics_pipeline.api.gql.context import GraphQLContext
 from analytics_pipeline.api.gql.documents import (
     hide_suggestions,
@@ -25,7 +29,15 @@ from analytics_pipeline.api.gql.limits import Limits, check_limits, select_opera
 from analytics_pipeline.api.schema import schema
 from analytics_pipeline.api.state import AppState
 from analytics_pipeline.errors import PipelineError
-from graphql import ExecutionResult, GraphQLError, GraphQLResolveInfo, OperationType, execute
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLResolveInfo,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+)
 
 log = logging.getLogger(__name__)
 INTERNAL_ERROR = "internal error (logged on the server)"
@@ -91,8 +103,11 @@ def _refusal(errors: list[GraphQLError], status: int, production: bool) -> Answe
     return Answer(status, {"errors": [public_error(e, production) for e in errors]})
 
 
-def answer(state: AppState, request: GraphQLRequest, deadline: float, budget: float) -> Answer:
-    """The answer to one request (status and JSON body)."""
+def check_request(
+    state: AppState, request: GraphQLRequest
+) -> tuple[DocumentNode, OperationDefinitionNode] | Answer:
+    """The parsed document and the operation to run, or the refusal (parse, keys, limits,
+    validation): the same checks for HTTP requests and WebSocket subscriptions."""
     production = state.settings.api_production
     cache = state.documents
     document = cache.get(request.text, production)
@@ -111,6 +126,19 @@ def answer(state: AppState, request: GraphQLRequest, deadline: float, budget: fl
         if errors := validate_document(document, production):
             return _refusal(errors, 400, production)
         cache.put(request.text, production, document)
+    return document, operation
+
+
+def answer(state: AppState, request: GraphQLRequest, deadline: float, budget: float) -> Answer:
+    """The answer to one request (status and JSON body)."""
+    production = state.settings.api_production
+    checked = check_request(state, request)
+    if isinstance(checked, Answer):
+        return checked
+    document, operation = checked
+    if operation.operation == OperationType.SUBSCRIPTION:
+        refusal = GraphQLError("subscriptions run over WebSocket (graphql-transport-ws)")
+        return _refusal([refusal], 400, production)
     if time.monotonic() > deadline:
         late = GraphQLError(f"the request took longer than {budget:g} s")
         return _refusal([late], 503, production)
@@ -122,7 +150,44 @@ def answer(state: AppState, request: GraphQLRequest, deadline: float, budget: fl
         operation_name=request.operation_name,
         middleware=[Deadline(deadline, budget)],
     )
+    return Answer(200, result_body(result, production))
+
+
+def result_body(result: ExecutionResult, production: bool) -> dict[str, Any]:
+    """An execution result as the client sees it (``data``, public ``errors``)."""
     body: dict[str, Any] = {"data": result.data}
     if result.errors:
         body["errors"] = [public_error(e, production) for e in result.errors]
-    return Answer(200, body)
+    return body
+
+
+def root_arguments(
+    state: AppState, document: DocumentNode, request: GraphQLRequest
+) -> tuple[str, dict[str, Any]] | Answer:
+    """The name and coerced arguments of a subscription's one root field."""
+    production = state.settings.api_production
+    built = ExecutionContext.build(
+        schema.graphql_schema, document, None, None, request.variables, request.operation_name
+    )
+    if isinstance(built, list):
+        return _refusal(built, 400, production)
+    root_type = schema.graphql_schema.subscription_type
+    assert root_type is not None
+    fields = collect_fields(
+        schema.graphql_schema,
+        built.fragments,
+        built.variable_values,
+        root_type,
+        built.operation.selection_set,
+    )
+    if not fields:
+        return _refusal([GraphQLError("the subscription selects no field")], 400, production)
+    name, nodes = next(iter(fields.items()))
+    field_def = root_type.fields.get(nodes[0].name.value)
+    if field_def is None:
+        return _refusal([GraphQLError(f"no subscription field {name!r}")], 400, production)
+    try:
+        arguments = get_argument_values(field_def, nodes[0], built.variable_values)
+    except GraphQLError as exc:
+        return _refusal([exc], 400, production)
+    return nodes[0].name.value, arguments

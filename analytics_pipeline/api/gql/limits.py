@@ -38,6 +38,8 @@ LIST_SIZES = {
     "byType": 10,
     "byCamera": 100,
     "byHour": 200,
+    "buckets": 200,
+    "nodes": 100,
     "dailyStats": 31,
     "counts": 50,
     "topPlates": 10,

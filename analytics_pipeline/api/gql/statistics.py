@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import graphene
@@ -12,6 +12,7 @@ from analytics_pipeline.api.gql.common import JSON
 from analytics_pipeline.api.gql.context import context
 from analytics_pipeline.api.gql.events import EventFilter, to_event_filter
 from analytics_pipeline.daily_stats import read_daily_stats
+from analytics_pipeline.db import query
 from analytics_pipeline.eventlog import EventFilter as EventFilterModel
 from graphql import GraphQLResolveInfo
 
@@ -24,6 +25,41 @@ class CountByType(graphene.ObjectType):
 class CountByCamera(graphene.ObjectType):
     camera_id = graphene.String(required=True)
     count = graphene.Int(required=True)
+
+
+class TimeUnit(graphene.Enum):
+    """A chart bucket's width."""
+
+    MINUTE = "minute"
+    HOUR = "hour"
+    DAY = "day"
+
+
+class CountByTime(graphene.ObjectType):
+    start = graphene.DateTime(required=True, description="Start of the bucket (UTC).")
+    count = graphene.Int(required=True)
+
+
+class TimeCounts(graphene.ObjectType):
+    """Events per bucket of ``unit``; buckets without events are left out."""
+
+    unit = graphene.Field(graphene.NonNull(TimeUnit))
+    buckets = graphene.List(graphene.NonNull(CountByTime), required=True)
+
+
+MINUTE_SPAN = timedelta(hours=3)  # spans up to this are charted per minute
+HOUR_SPAN = timedelta(days=7)  # ...up to this per hour, longer ones per day
+
+
+def unit_for(first: datetime | None, last: datetime | None) -> str:
+    """The bucket width for a chart from ``first`` to ``last``: minutes for an hour or so,
+    hours for days, days for months (at most a few hundred bars)."""
+    if first is None or last is None:
+        return "hour"
+    span = last - first
+    if span <= MINUTE_SPAN:
+        return "minute"
+    return "hour" if span <= HOUR_SPAN else "day"
 
 
 class CountByHour(graphene.ObjectType):
@@ -60,8 +96,32 @@ class EventStats(graphene.ObjectType):
     by_type = graphene.List(graphene.NonNull(CountByType), required=True)
     by_camera = graphene.List(graphene.NonNull(CountByCamera), required=True)
     by_hour = graphene.List(graphene.NonNull(CountByHour), required=True)
+    by_time = graphene.Field(
+        graphene.NonNull(TimeCounts),
+        unit=TimeUnit(),
+        description="Events per minute, hour or day; without `unit`, the width that suits "
+        "the span shown (the filter's start and end, else the first and last event).",
+    )
     first_event = graphene.DateTime()
     last_event = graphene.DateTime()
+
+    @staticmethod
+    def resolve_by_time(
+        root: StatsResult, info: GraphQLResolveInfo, unit: Any = None
+    ) -> dict[str, Any]:
+        event_filter = root.event_filter
+        unit = getattr(unit, "value", unit)  # graphene hands enum arguments over as members
+        if unit is None:
+            unit = unit_for(
+                event_filter.start or root.first_event, event_filter.end or root.last_event
+            )
+        pool = context(info).state.event_log.pool
+        with pool.connection() as conn:
+            rows = conn.execute(
+                query("count_by_bucket"), event_filter.params() | {"unit": unit}, prepare=False
+            ).fetchall()
+        buckets = [Count(count=int(row["n"]), hour=row["start"]) for row in rows]
+        return {"unit": unit, "buckets": [{"start": b.hour, "count": b.count} for b in buckets]}
 
     @staticmethod
     def resolve_by_hour(root: StatsResult, info: GraphQLResolveInfo) -> list[Count]:

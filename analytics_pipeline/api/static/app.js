@@ -1,6 +1,7 @@
-// The events page: filters, a grid of thumbnails, a per-hour chart, live updates.
+// The events page: filters, a grid of thumbnails, a chart, live updates.
 // It sends the operations in graphql/*.graphql (served at /operations/), the same ones the
-// tests execute.
+// tests execute; live updates come from the EventAdded subscription over WebSocket
+// (graphql-transport-ws, the small client below).
 "use strict";
 
 const PAGE_SIZE = 48;
@@ -45,7 +46,7 @@ function readFilter() {
 function card(event, isNew) {
   const element = document.createElement("div");
   element.className = "card" + (isNew ? " new" : "");
-  element.dataset.id = event.id;
+  element.dataset.id = event.position;
   const image = document.createElement("img");
   image.loading = "lazy";
   image.alt = `${event.eventType} on ${event.cameraId}`;
@@ -75,50 +76,75 @@ async function showDetail(id) {
   dialog.showModal();
 }
 
-// Every hour from the first to the last, zero where the log has none.
-function fillHours(byHour) {
-  if (!byHour.length) return [];
-  const counts = new Map(byHour.map((h) => [new Date(h.hour).getTime(), h.count]));
-  const first = new Date(byHour[0].hour).getTime();
-  const last = new Date(byHour[byHour.length - 1].hour).getTime();
-  const hours = [];
-  for (let t = first; t <= last && hours.length < 24 * 62; t += 3600 * 1000) {
-    hours.push({ hour: new Date(t).toISOString(), count: counts.get(t) || 0 });
+const UNIT_MS = { MINUTE: 60e3, HOUR: 3600e3, DAY: 86400e3 };
+
+// Every bucket from the first to the last, zero where the log has none.
+function fillBuckets(unit, buckets) {
+  if (!buckets.length) return [];
+  const step = UNIT_MS[unit];
+  const counts = new Map(buckets.map((b) => [new Date(b.start).getTime(), b.count]));
+  const first = new Date(buckets[0].start).getTime();
+  const last = new Date(buckets[buckets.length - 1].start).getTime();
+  const filled = [];
+  for (let t = first; t <= last && filled.length < 1000; t += step) {
+    filled.push({ start: new Date(t), count: counts.get(t) || 0 });
   }
-  return hours;
+  return filled;
 }
 
-function drawChart(counted) {
+// An axis label for a bucket: times for minutes, day and hour for hours, dates for days.
+function bucketLabel(unit, moment) {
+  if (unit === "MINUTE") return moment.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  if (unit === "HOUR") {
+    return moment.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  }
+  return moment.toLocaleDateString([], { day: "numeric", month: "short", year: "numeric" });
+}
+
+const UNIT_NAMES = { MINUTE: "minute", HOUR: "hour", DAY: "day" };
+
+function drawChart(byTime) {
   const svg = document.getElementById("chart");
   svg.replaceChildren();
-  const byHour = fillHours(counted);
-  if (!byHour.length) return;
-  const width = svg.clientWidth || 800, height = 120, bottom = 16;
-  const max = Math.max(...byHour.map((h) => h.count));
-  const step = width / byHour.length;
+  const buckets = fillBuckets(byTime.unit, byTime.buckets);
+  svg.dataset.unit = byTime.unit;
+  svg.setAttribute("aria-label", `events per ${UNIT_NAMES[byTime.unit]}`);
+  if (!buckets.length) return;
+  const width = svg.clientWidth || 800, height = 140, bottom = 18, left = 28;
+  const max = Math.max(...buckets.map((b) => b.count));
+  const step = (width - left) / buckets.length;
   const ns = "http://www.w3.org/2000/svg";
-  byHour.forEach((bucket, i) => {
-    const barHeight = ((height - bottom - 4) * bucket.count) / max;
+  const text = (content, x, y, anchor, className) => {
+    const element = document.createElementNS(ns, "text");
+    element.setAttribute("x", x);
+    element.setAttribute("y", y);
+    element.setAttribute("text-anchor", anchor);
+    if (className) element.setAttribute("class", className);
+    element.textContent = content;
+    svg.append(element);
+  };
+  buckets.forEach((bucket, i) => {
+    if (!bucket.count) return;
+    const barHeight = ((height - bottom - 12) * bucket.count) / max;
     const rect = document.createElementNS(ns, "rect");
-    rect.setAttribute("x", i * step + 1);
+    rect.setAttribute("x", left + i * step + (step > 3 ? 1 : 0));
     rect.setAttribute("y", height - bottom - barHeight);
-    rect.setAttribute("width", Math.max(1, step - 2));
+    rect.setAttribute("width", Math.max(1, step > 3 ? step - 2 : step));
     rect.setAttribute("height", barHeight);
     const title = document.createElementNS(ns, "title");
-    title.textContent = `${new Date(bucket.hour).toLocaleString()}: ${bucket.count}`;
+    title.textContent = `${bucketLabel(byTime.unit, bucket.start)}: ${bucket.count}`;
     rect.append(title);
     svg.append(rect);
   });
-  const label = (text, x, anchor) => {
-    const element = document.createElementNS(ns, "text");
-    element.setAttribute("x", x);
-    element.setAttribute("y", height - 3);
-    element.setAttribute("text-anchor", anchor);
-    element.textContent = text;
-    svg.append(element);
-  };
-  label(new Date(byHour[0].hour).toLocaleString(), 2, "start");
-  label(new Date(byHour[byHour.length - 1].hour).toLocaleString(), width - 2, "end");
+  text(String(max), left - 4, 12, "end", "axis");
+  text("0", left - 4, height - bottom, "end", "axis");
+  // Up to six tick labels, evenly spaced, none overlapping.
+  const ticks = Math.min(6, buckets.length);
+  const every = Math.max(1, Math.ceil(buckets.length / ticks));
+  for (let i = 0; i < buckets.length; i += every) {
+    const anchor = i === 0 ? "start" : "middle";
+    text(bucketLabel(byTime.unit, buckets[i].start), left + i * step + step / 2, height - 4, anchor, "tick");
+  }
 }
 
 async function loadStats() {
@@ -126,7 +152,7 @@ async function loadStats() {
   const types = eventStats.byType.map((t) => `${t.eventType} ${t.count}`).join(" · ");
   document.getElementById("summary").textContent =
     `${eventStats.totalEvents} events` + (types ? ` — ${types}` : "");
-  drawChart(eventStats.byHour);
+  drawChart(eventStats.byTime);
 }
 
 async function loadPage(append) {
@@ -145,44 +171,86 @@ async function loadCameras() {
   const select = document.querySelector("select[name=camera]");
   cameras.forEach((camera) => {
     const option = document.createElement("option");
-    option.value = camera.id;
-    option.textContent = camera.name || camera.id;
+    option.value = camera.cameraId;
+    option.textContent = camera.name || camera.cameraId;
     select.append(option);
   });
 }
 
-function matches(message) {
-  if (filter.cameraId && message.camera_id !== filter.cameraId) return false;
-  if (filter.eventTypes && !filter.eventTypes.includes(message.event_type)) return false;
-  return message.event_type !== "event_deleted" && !filter.end && !filter.plate;
+// A tiny graphql-transport-ws client: one socket, two subscriptions (new events, resubscribed
+// when the filter changes; deletions), reconnects with backoff and resumes from the last
+// message's extensions.after, so nothing is missed across a dropped connection.
+const live = { socket: null, id: 0, after: null, deletedAfter: null, retry: 0, statsTimer: null };
+
+function send(message) {
+  if (live.socket && live.socket.readyState === WebSocket.OPEN) live.socket.send(JSON.stringify(message));
+}
+
+async function subscribe() {
+  if (live.id) send({ id: String(live.id), type: "complete" });
+  live.id += 1;
+  const query = await operation("EventAdded");
+  send({ id: String(live.id), type: "subscribe", payload: { query, variables: { filter, after: live.after } } });
+}
+
+async function subscribeDeletions() {
+  const query = await operation("EventDeleted");
+  send({ id: "deleted", type: "subscribe", payload: { query, variables: { after: live.deletedAfter } } });
+}
+
+function showNew(event) {
+  if (!document.querySelector(`.card[data-id="${event.position}"]`)) {
+    document.getElementById("grid").prepend(card(event, true));
+  }
+  clearTimeout(live.statsTimer);
+  live.statsTimer = setTimeout(loadStats, 500);  // one refresh for a burst of events
 }
 
 function followLive() {
   const badge = document.getElementById("live");
-  const source = new EventSource("/api/events/live");
-  source.onopen = () => badge.classList.replace("off", "on");
-  source.onerror = () => badge.classList.replace("on", "off");
-  source.addEventListener("event", async (message) => {
-    const data = JSON.parse(message.data);
-    if (data.event_type === "event_deleted") {
-      const removed = JSON.parse(data.data).deleted_id;
-      document.querySelector(`.card[data-id="${removed}"]`)?.remove();
-      return;
+  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/graphql`;
+  const socket = new WebSocket(url, "graphql-transport-ws");
+  live.socket = socket;
+  socket.onopen = () => send({ type: "connection_init", payload: {} });
+  socket.onmessage = (raw) => {
+    const message = JSON.parse(raw.data);
+    if (message.type === "connection_ack") {
+      badge.classList.replace("off", "on");
+      live.retry = 0;
+      subscribe();
+      subscribeDeletions();
+    } else if (message.type === "ping") {
+      send({ type: "pong" });
+    } else if (message.type === "next" && message.id === String(live.id)) {
+      const { data, extensions } = message.payload;
+      if (extensions && extensions.after) live.after = extensions.after;
+      if (data && data.eventAdded) showNew(data.eventAdded);
+    } else if (message.type === "next" && message.id === "deleted") {
+      const { data, extensions } = message.payload;
+      if (extensions && extensions.after) live.deletedAfter = extensions.after;
+      if (data && data.eventDeleted) {
+        document.querySelector(`.card[data-id="${data.eventDeleted.position}"]`)?.remove();
+        clearTimeout(live.statsTimer);
+        live.statsTimer = setTimeout(loadStats, 500);
+      }
+    } else if (message.type === "error") {
+      console.error("live events:", message.payload.map((e) => e.message).join("; "));
     }
-    if (!matches(data)) return;
-    const { event } = await graphql("Event", { id: data.position });
-    if (event && !document.querySelector(`.card[data-id="${event.id}"]`)) {
-      document.getElementById("grid").prepend(card(event, true));
-    }
-    loadStats();
-  });
+  };
+  socket.onclose = () => {
+    badge.classList.replace("on", "off");
+    live.retry += 1;
+    setTimeout(followLive, Math.min(30000, 500 * 2 ** live.retry));
+  };
 }
 
 document.getElementById("filters").addEventListener("submit", (submit) => {
   submit.preventDefault();
   filter = readFilter();
+  live.after = null;  // a new filter starts from now
   loadPage(false);
   loadStats();
+  subscribe();
 });
 document.getElementById("more").addEventListener("click", () => loadPage(true));
 
