@@ -18,6 +18,12 @@ class CameraLoader:
     def __init__(self, state: AppState) -> None:
         self.state = state
         self.cache: dict[str, Camera | None] = {}
+        self.wanted: set[str] = set()
+
+    def want(self, camera_ids: Iterable[str]) -> None:
+        """Cameras the first :meth:`load` fetches together: a page that never asks for
+        ``camera`` costs no query."""
+        self.wanted.update(camera_ids)
 
     def prime(self, camera_ids: Iterable[str]) -> None:
         """Load every camera of ``camera_ids`` not loaded yet, in one query."""
@@ -30,7 +36,9 @@ class CameraLoader:
 
     def load(self, camera_id: str) -> Camera | None:
         """One camera (``None`` when not registered, or when the id cannot be one)."""
-        self.prime([camera_id])
+        if camera_id not in self.cache:
+            self.prime([camera_id, *self.wanted])
+            self.wanted.clear()
         return self.cache[camera_id]
 
 

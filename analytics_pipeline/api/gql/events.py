@@ -300,7 +300,7 @@ class EventsQuery:
             )
             page = rows[:size]
             has_next, has_previous = len(rows) > size, after_position is not None
-        ctx.cameras.prime(e.camera_id for e in page)
+        ctx.cameras.want(e.camera_id for e in page)
         return EventPage(
             edges=[EventEdge(node=e, cursor=encode_cursor(e.id)) for e in page],
             page_info=PageInfo(

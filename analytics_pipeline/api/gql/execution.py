@@ -76,6 +76,28 @@ class Deadline:
         return next_(root, info, **args)
 
 
+class DeadlineContext(ExecutionContext):
+    """graphql-core execution that resolves nothing more once ``deadline`` (a
+    ``time.monotonic()``) has passed. Checked once per object whose fields are resolved, not
+    once per field as :class:`Deadline` does: that middleware wraps every resolver, default
+    ones included (about 400 calls for a page of 50 events, a quarter of the execution)."""
+
+    deadline: float = float("inf")
+    budget: float = 0.0
+
+    def execute_fields(  # type: ignore[override]
+        self, parent_type: Any, source_value: Any, path: Any, fields: Any
+    ) -> Any:
+        if time.monotonic() > self.deadline:
+            raise DeadlinePassed(f"the request took longer than {self.budget:g} s")
+        return super().execute_fields(parent_type, source_value, path, fields)
+
+
+def deadline_context(deadline: float, budget: float) -> type[ExecutionContext]:
+    """The execution context class of one request."""
+    return type("RequestContext", (DeadlineContext,), {"deadline": deadline, "budget": budget})
+
+
 def limits_of(state: AppState) -> Limits:
     settings = state.settings
     return Limits(
@@ -148,7 +170,7 @@ def answer(state: AppState, request: GraphQLRequest, deadline: float, budget: fl
         context_value=GraphQLContext(state, may_write=request.may_write),
         variable_values=request.variables,
         operation_name=request.operation_name,
-        middleware=[Deadline(deadline, budget)],
+        execution_context_class=deadline_context(deadline, budget),
     )
     return Answer(200, result_body(result, production))
 
