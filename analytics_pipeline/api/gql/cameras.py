@@ -5,6 +5,7 @@ A camera's ``sourceUrl`` is always the redacted one: its credentials never leave
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import graphene
@@ -35,6 +36,22 @@ class Camera(graphene.ObjectType):
     settings = JSON(required=True)
     created_at = graphene.DateTime(required=True)
     updated_at = graphene.DateTime(required=True)
+    owner = graphene.String(
+        description="The analyzer process (host:pid) holding the camera's lease; null while "
+        "no analyzer holds it."
+    )
+    lease_expires_at = graphene.DateTime(
+        description="When the holder's lease runs out unless renewed (renewed every third of "
+        "CAMERA_LEASE_SECONDS)."
+    )
+
+    @staticmethod
+    def resolve_owner(camera: CameraModel, info: GraphQLResolveInfo) -> str | None:
+        return context(info).lease_of(camera.id).owner
+
+    @staticmethod
+    def resolve_lease_expires_at(camera: CameraModel, info: GraphQLResolveInfo) -> datetime | None:
+        return context(info).lease_of(camera.id).lease_expires_at
 
     @staticmethod
     def resolve_source_url(camera: CameraModel, info: GraphQLResolveInfo) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from analytics_pipeline.api.state import AppState
-from analytics_pipeline.cameras import Camera
+from analytics_pipeline.cameras import Camera, CameraLease
 from analytics_pipeline.config import Settings
 from analytics_pipeline.events import validate_camera_id
 from graphql import GraphQLResolveInfo
@@ -57,9 +57,16 @@ class GraphQLContext:
     state: AppState
     may_write: bool = False  # the request carries a valid API key
     cameras: CameraLoader = field(init=False)
+    _leases: dict[str, CameraLease] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.cameras = CameraLoader(self.state)
+
+    def lease_of(self, camera_id: str) -> CameraLease:
+        """Who holds the camera's lease (every camera's read in one query per request)."""
+        if self._leases is None:
+            self._leases = self.state.cameras.leases()
+        return self._leases.get(camera_id) or CameraLease(camera_id=camera_id)
 
     @property
     def settings(self) -> Settings:
