@@ -3,8 +3,9 @@
 A range of UTC days at a time (one day is a range of one): the range's visible events are
 copied out as CSV in one pass over the log (split in equal slices of time, one day too, over a
 few connections read in parallel), summarised by one polars pass grouped by day, and written
-over the range's rows of ``daily_event_counts`` and ``daily_stats`` in one transaction, so
-re-running a range (a backfill) gives the same rows. The marks of days that retention changed
+over the range's rows of ``daily_event_counts``, ``daily_line_counts`` (``line_crossed``
+events per camera, line and direction) and ``daily_stats`` in one transaction, so re-running a
+range (a backfill) gives the same rows. The marks of days that retention changed
 (``stats_stale_days``) are cleared in that transaction when the read saw the change.
 """
 
@@ -23,6 +24,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from analytics_pipeline.db import query
+from analytics_pipeline.eventlog import EventFilter
 
 TOP_PLATES = 10
 READERS = 2
@@ -36,7 +38,12 @@ CSV_SCHEMA = {
     "plate": pl.String,
     "action": pl.String,
     "dwell_seconds": pl.Float64,
+    "line": pl.String,
+    "direction": pl.String,
 }
+DIRECTIONS = ("a_to_b", "b_to_a")
+"""The two directions of a counting line, in the order of its points (docs/events.md)."""
+LINE_NAME_MAX = 64
 
 
 @dataclass(frozen=True)
@@ -52,10 +59,22 @@ class DayStats:
     distinct_plates: int = 0
     top_plates: list[dict[str, Any]] = field(default_factory=list)
     mean_dwell_seconds: float | None = None
+    line_counts: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    """(camera, line, direction) -> crossings (``line_crossed`` events)."""
 
     @property
     def total_events(self) -> int:
         return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class LineCount:
+    """Crossings of one counting line of a camera in one direction."""
+
+    camera_id: str
+    line: str
+    direction: str  # a_to_b | b_to_a
+    crossings: int
 
 
 @dataclass(frozen=True)
@@ -144,6 +163,14 @@ def _aggregate(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
         .drop_nulls("dwell_seconds")
         .group_by("day")
         .agg(pl.col("dwell_seconds").mean()),
+        # Only well-formed crossings: the derived table's columns are bounded.
+        "lines": events.filter(
+            (kind == "line_crossed")
+            & pl.col("direction").is_in(DIRECTIONS)
+            & pl.col("line").str.len_chars().is_between(1, LINE_NAME_MAX)
+        )
+        .group_by("day", "camera_id", "line", "direction")
+        .len(),
     }
     found = dict(zip(queries, pl.collect_all(list(queries.values())), strict=True))
     found["detected"] = (
@@ -173,6 +200,9 @@ def summarise_range(first_day: date, last_day: date, frame: pl.DataFrame) -> lis
     detected = _by_day(found["detected"], "detected_classes")
     reads = _by_day(found["plates"], "plate")
     mean_dwell = {day: round(float(mean), 3) for day, mean in found["dwell"].rows()}
+    lines: dict[date, dict[tuple[str, str, str], int]] = {}
+    for day, camera, line, direction, n in found["lines"].rows():
+        lines.setdefault(day, {})[(camera, line, direction)] = int(n)
     return [
         DayStats(
             day=day,
@@ -185,6 +215,7 @@ def summarise_range(first_day: date, last_day: date, frame: pl.DataFrame) -> lis
                 for plate, n in list(reads.get(day, {}).items())[:TOP_PLATES]
             ],
             mean_dwell_seconds=mean_dwell.get(day),
+            line_counts=lines.get(day, {}),
         )
         for day in days_between(first_day, last_day)
     ]
@@ -210,6 +241,7 @@ def write_days(pool: ConnectionPool, days: list[DayStats], snapshot: str | None 
         return
     first_day, last_day = min(d.day for d in days), max(d.day for d in days)
     keys = [(d.day, *key, n) for d in days for key, n in sorted(d.counts.items())]
+    crossings = [(d.day, *key, n) for d in days for key, n in sorted(d.line_counts.items())]
     with pool.connection() as conn, conn.transaction():
         bounds = {"first_day": first_day, "last_day": last_day}
         conn.execute(query("delete_daily_stats_range"), bounds)
@@ -220,6 +252,16 @@ def write_days(pool: ConnectionPool, days: list[DayStats], snapshot: str | None 
                 "camera_ids": [k[1] for k in keys],
                 "event_types": [k[2] for k in keys],
                 "events": [k[3] for k in keys],
+            },
+        )
+        conn.execute(
+            query("insert_daily_line_counts"),
+            {
+                "days": [k[0] for k in crossings],
+                "camera_ids": [k[1] for k in crossings],
+                "lines": [k[2] for k in crossings],
+                "directions": [k[3] for k in crossings],
+                "crossings": [k[4] for k in crossings],
             },
         )
         conn.execute(
@@ -246,10 +288,41 @@ def write_day(pool: ConnectionPool, stats: DayStats) -> None:
 def read_daily_stats(
     pool: ConnectionPool, first_day: date | None = None, last_day: date | None = None
 ) -> list[dict[str, Any]]:
-    """Derived rows for a date range (inclusive), oldest first, with per camera/type counts."""
+    """Derived rows for a date range (inclusive), oldest first, with per camera/type counts
+    (``counts``) and per camera/line/direction crossings (``line_counts``)."""
     with pool.connection() as conn:
         rows = conn.execute(query("daily_stats"), {"first_day": first_day, "last_day": last_day})
         return rows.fetchall()
+
+
+def line_counts(pool: ConnectionPool, event_filter: EventFilter | None = None) -> list[LineCount]:
+    """Crossings per camera, line and direction among the visible ``line_crossed`` events that
+    match ``event_filter`` (live, from the log; ``None``: every one), ordered by camera, line
+    and direction; none when the filter's event types leave ``line_crossed`` out."""
+    event_filter = event_filter or EventFilter()
+    if event_filter.event_types is not None and "line_crossed" not in event_filter.event_types:
+        return []
+    with pool.connection() as conn:
+        rows = conn.execute(query("line_counts"), event_filter.params(), prepare=False).fetchall()
+    return [LineCount(r["camera_id"], r["line"], r["direction"], int(r["crossings"])) for r in rows]
+
+
+def stored_line_counts(
+    pool: ConnectionPool,
+    first_day: date | None = None,
+    last_day: date | None = None,
+    camera_ids: list[str] | None = None,
+) -> dict[date, list[LineCount]]:
+    """The crossings ``daily_event_stats`` stored for the days of a range (inclusive; ``None``
+    means unbounded / every camera), per day, oldest first; days without any are left out."""
+    params = {"first_day": first_day, "last_day": last_day, "camera_ids": camera_ids}
+    with pool.connection() as conn:
+        rows = conn.execute(query("daily_line_counts"), params).fetchall()
+    found: dict[date, list[LineCount]] = {}
+    for r in rows:
+        count = LineCount(r["camera_id"], r["line"], r["direction"], int(r["crossings"]))
+        found.setdefault(r["day"], []).append(count)
+    return found
 
 
 def log_counts(pool: ConnectionPool, first_day: date, last_day: date) -> dict[tuple, int]:

@@ -143,6 +143,24 @@ def stage_batch(conn: psycopg.Connection, events: Sequence[NewEvent]) -> None:
             )
 
 
+def _tombstone(event: StoredEvent, snapshot_deleted: bool) -> NewEvent:
+    """The ``event_deleted`` event that hides ``event`` (its id derived from the event's)."""
+    return NewEvent(
+        event_id=uuid.uuid5(TOMBSTONE_NAMESPACE, str(event.event_id)),
+        event_type="event_deleted",
+        camera_id=event.camera_id,
+        timestamp=datetime.now(UTC),
+        frame_number=event.frame_number,
+        event_data=EventDeletedData(
+            deleted_id=event.id,
+            deleted_event_id=event.event_id,
+            deleted_event_type=event.event_type,
+            deleted_timestamp=event.timestamp,
+            snapshot_deleted=snapshot_deleted,
+        ).event_data(),
+    )
+
+
 class EventLog:
     """Reads and appends events through a connection pool."""
 
@@ -208,29 +226,33 @@ class EventLog:
         """Hide an event from every read at once by appending a tombstone.
 
         The tombstone (``event_deleted``) carries the deleted position and event id; its own
-        event id is derived from the deleted one, so deleting twice stores one tombstone.
+        event id is derived from the deleted one, so deleting twice stores one tombstone. The
+        event's ``clip_ready`` events (its clips) are deleted with it, in the same transaction.
         Returns the deleted event, or ``None`` when there is no visible event there.
         """
         with self.pool.connection() as conn, conn.transaction():
             event = self._fetch_in(conn, "get_event", {"id": position})
             if not event or not conn.execute(query("mark_deleted"), {"id": position}).fetchone():
                 return None
-            tombstone = NewEvent(
-                event_id=uuid.uuid5(TOMBSTONE_NAMESPACE, str(event[0].event_id)),
-                event_type="event_deleted",
-                camera_id=event[0].camera_id,
-                timestamp=datetime.now(UTC),
-                frame_number=event[0].frame_number,
-                event_data=EventDeletedData(
-                    deleted_id=position,
-                    deleted_event_id=event[0].event_id,
-                    deleted_event_type=event[0].event_type,
-                    deleted_timestamp=event[0].timestamp,
-                    snapshot_deleted=snapshot_deleted,
-                ).event_data(),
-            )
-            self._append_in(conn, [tombstone])
+            clips = self._clips_in(conn, event[0])
+            gone = [event[0]] + [
+                clip
+                for clip in clips
+                if conn.execute(query("mark_deleted"), {"id": clip.id}).fetchone()
+            ]
+            self._append_in(conn, [_tombstone(e, snapshot_deleted) for e in gone])
         return event[0]
+
+    def clips_of(self, event: StoredEvent) -> list[StoredEvent]:
+        """The visible ``clip_ready`` events of ``event`` (none for a ``clip_ready`` itself)."""
+        with self.pool.connection() as conn:
+            return self._clips_in(conn, event)
+
+    def _clips_in(self, conn: psycopg.Connection, event: StoredEvent) -> list[StoredEvent]:
+        if event.event_type == "clip_ready":
+            return []
+        params = {"camera_id": event.camera_id, "ts": event.timestamp}
+        return self._fetch_in(conn, "clip_events_of", params | {"event_id": str(event.event_id)})
 
     def ensure_partitions(self, days: Sequence[date]) -> int:
         """Create the day partitions that do not exist yet; return how many were made."""

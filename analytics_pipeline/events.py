@@ -94,11 +94,18 @@ class StoredEvent(NewEvent):
         return (self.txid, self.id)
 
 
+def has_image(event: StoredEvent) -> bool:
+    """Whether the event's ``snapshot_path`` is an image: a ``clip_ready`` event's is its MP4
+    clip, served at ``/clips/{id}`` and never as a snapshot or thumbnail."""
+    return bool(event.snapshot_path) and event.event_type != "clip_ready"
+
+
 def snapshot_url(event: StoredEvent) -> str | None:
-    """The API route that serves an event's snapshot; ``None`` when it has none."""
-    return f"/snapshots/{event.id}" if event.snapshot_path else None
+    """The API route that serves an event's snapshot; ``None`` when it has none (a
+    ``clip_ready`` event has a clip, not a snapshot)."""
+    return f"/snapshots/{event.id}" if has_image(event) else None
 
 
 def thumbnail_url(event: StoredEvent) -> str | None:
     """The API route that serves an event's thumbnail; ``None`` when it has no snapshot."""
-    return f"/thumbnails/{event.id}" if event.snapshot_path else None
+    return f"/thumbnails/{event.id}" if has_image(event) else None

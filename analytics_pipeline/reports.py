@@ -1,7 +1,8 @@
 """Reports from the derived daily statistics: an HTML page, a chart (PNG) and the data.
 
-- Daily: ``REPORTS_DIR/<YYYY-MM-DD>/`` with ``report.html``, ``hourly.png``, ``counts.csv``
-  and ``counts.parquet``; listed and served by the API (``/api/reports``).
+- Daily: ``REPORTS_DIR/<YYYY-MM-DD>/`` with ``report.html`` (busiest cameras, counts per
+  camera and type, crossings of counting lines per direction, top plates), ``hourly.png``,
+  ``counts.csv`` and ``counts.parquet``; listed and served by the API (``/api/reports``).
 - Weekly and monthly: ``REPORTS_DIR/weekly/<first day>/`` and ``REPORTS_DIR/monthly/<YYYY-MM>/``
   with ``report.html``, ``trend.png`` (events per day over the period, by type), ``days.csv``
   and ``days.parquet``, built from the period's daily rows.
@@ -173,6 +174,18 @@ def _by_camera(counts: pl.DataFrame) -> list[list[Any]]:
     return [list(row) for row in totals.iter_rows()]
 
 
+def line_rows(line_counts: list[dict[str, Any]]) -> list[list[Any]]:
+    """[camera, line, a_to_b, b_to_a] per camera and counting line, by camera then line."""
+    table: dict[tuple[str, str], dict[str, int]] = {}
+    for count in line_counts:
+        key = (count["camera_id"], count["line"])
+        table.setdefault(key, {})[count["direction"]] = count["crossings"]
+    return [
+        [camera, line, found.get("a_to_b", 0), found.get("b_to_a", 0)]
+        for (camera, line), found in sorted(table.items())
+    ]
+
+
 def render_html(day: date, stats: dict[str, Any], counts: pl.DataFrame) -> str:
     """The report page for one day."""
     pivot_rows = [
@@ -180,6 +193,7 @@ def render_html(day: date, stats: dict[str, Any], counts: pl.DataFrame) -> str:
     ]
     plates = [[p["plate"], p["reads"]] for p in stats["top_plates"]]
     dwell = stats["mean_dwell_seconds"]
+    lines = line_rows(stats.get("line_counts", []))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Events report {day}</title>
 {STYLE}</head><body>
@@ -191,6 +205,8 @@ mean dwell time {f"{dwell:.1f} s" if dwell is not None else "n/a"}.</p>
 {_table(["camera", "events"], _by_camera(counts))}
 <h2>Events per camera and type</h2>
 {_table(["camera", "type", "events"], pivot_rows)}
+<h2>Line crossings</h2>
+{_table(["camera", "line", "a_to_b", "b_to_a"], lines) if lines else "<p>No line crossed.</p>"}
 <h2>Top plates</h2>
 {_table(["plate", "reads"], plates) if plates else "<p>No plates read.</p>"}
 <p>Data: <a href="counts.csv">counts.csv</a>, <a href="counts.parquet">counts.parquet</a></p>

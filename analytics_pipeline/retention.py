@@ -18,6 +18,10 @@ ends (same rows, same files). A run, in order:
 5. **quota**: only the bytes that live rows reference count (their snapshot and thumbnail,
    found from the rows' paths, never by walking the tree): the newest events that fit stay,
    the older ones are purged as in 3.
+
+Clips: a ``clip_ready`` row's snapshot is its MP4 clip, at its source's camera and time, so it
+leaves with the source's day and counts in the quota beside it; per type, it keeps the days of
+``event_data.source_event_type`` unless ``clip_ready`` is named (``expired_events.sql``).
 """
 
 from __future__ import annotations

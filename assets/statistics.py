@@ -49,6 +49,7 @@ def day_metadata(stats: DayStats) -> dict[str, Any]:
         "distinct_plates": stats.distinct_plates,
         "busiest_hour": max(range(24), key=lambda h: stats.events_by_hour[h]),
         "mean_dwell_seconds": stats.mean_dwell_seconds,
+        "line_crossings": sum(stats.line_counts.values()),
         "top_plates": MetadataValue.json(stats.top_plates),
     }
 
@@ -59,9 +60,9 @@ def day_metadata(stats: DayStats) -> dict[str, Any]:
 def daily_event_stats(
     context: AssetExecutionContext, event_log: EventLogResource
 ) -> MaterializeResult:
-    """Counts per camera and type, per hour, object classes, plates and dwell time for each
-    UTC day of the run, written over those days' rows of the derived tables (safe to re-run
-    and backfill; a range runs as one run)."""
+    """Counts per camera and type, per hour, object classes, plates, dwell time and line
+    crossings per direction for each UTC day of the run, written over those days' rows of the
+    derived tables (safe to re-run and backfill; a range runs as one run)."""
     first_day, last_day = key_range(context)
     total = 0
     start = first_day

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from analytics_pipeline.db import connect, query
+from analytics_pipeline.eventlog import EventFilter
 from tests.conftest import REDIS_URL
 
 CLI = shutil.which("analytics-pipeline") or str(Path(sys.executable).parent / "analytics-pipeline")
@@ -156,14 +158,24 @@ def test_cameras_cli_never_prints_credentials(run) -> None:
     assert "rtsp://admin:***@192.0.2.1/stream1" in shown
 
 
-def test_demo_shows_all_four_event_types_with_snapshots(run, tmp_path: Path) -> None:
+def test_demo_shows_all_four_event_types_with_snapshots(
+    run, tmp_path: Path, database_url: str
+) -> None:
     result = run("demo")
     assert result.returncode == 0, result.stderr
     street = next(line for line in result.stdout.splitlines() if line.startswith("demo-street:"))
-    for kind in ("anpr=", "detection=", "motion=", "tracking="):
+    for kind in ("anpr=", "detection=", "motion=", "tracking=", "line_crossed=", "clip_ready="):
         assert kind in street
     assert "plates read: " in result.stdout
     assert len(list((tmp_path / "snapshots" / "demo-street").rglob("*.png"))) >= 8
+    # The street's counting line: cars cross it one way, a person the other; each has a clip.
+    clips = list((tmp_path / "snapshots" / "demo-street").rglob("clips/*.mp4"))
+    assert clips and all(clip.read_bytes()[4:8] == b"ftyp" for clip in clips)
+    with connect(database_url) as conn:
+        params = EventFilter(camera_ids=["demo-street"]).params()
+        rows = conn.execute(query("line_counts"), params).fetchall()
+    directions = {row["direction"]: row["crossings"] for row in rows if row["line"] == "gate"}
+    assert directions.get("a_to_b", 0) >= 1 and directions.get("b_to_a", 0) >= 1
 
 
 def test_bad_configuration_exits_2_naming_the_variable(run, tmp_path: Path) -> None:

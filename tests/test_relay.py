@@ -169,17 +169,20 @@ def test_messages_hold_what_message_fields_holds(
         make_event(timestamp=whole_second, event_data={"b": [1, 2.5], "a": "caf\u00e9"}),
         make_event(snapshot_path="cam-1/2026-03-01/motion_1.png", frame_number=7),
         make_event(timestamp=datetime(2026, 3, 1, 23, 59, 59, 999999, tzinfo=UTC)),
+        # a clip's row holds the MP4 as its snapshot_path: no snapshot URL for it
+        make_event(event_type="clip_ready", snapshot_path="cam-1/2026-03-01/clips/x.mp4"),
     ]
     event_log.append(events)
     relay = Relay(event_log, redis_client, stream_key, maxlen=1000)
-    assert relay.publish_pending() == 3
+    assert relay.publish_pending() == 4
     sent = [
         {k.decode(): v.decode() for k, v in fields.items()}
         for _id, fields in redis_client.xrange(stream_key)
     ]
-    expected = [message_fields(e) for e in event_log.read_tail(3)]
+    expected = [message_fields(e) for e in event_log.read_tail(4)]
     assert [json.loads(m.pop("data")) for m in sent] == [
         json.loads(m.pop("data")) for m in expected
     ]
     assert sent == expected
+    assert sent[3]["snapshot_url"] == ""
     assert sent[0]["timestamp"] == "2026-03-01T10:00:00+00:00"

@@ -129,7 +129,7 @@ class CameraAnalyzer:
         self, event_type: str, moment: datetime, number: int, data: dict, clip: EncodedFile
     ) -> NewEvent:
         """``clip_ready``, from the clip worker thread (the sink is thread-safe)."""
-        event = self.sink.emit(self.camera_id, event_type, moment, number, data, clip)  # type: ignore[arg-type]
+        event = self.sink.emit(self.camera_id, event_type, moment, number, data, clip)
         self.counts.events[event_type] = self.counts.events.get(event_type, 0) + 1
         return event
 

@@ -29,7 +29,7 @@ from analytics_pipeline.eventlog import EventLog
 from analytics_pipeline.events import NewEvent
 from analytics_pipeline.leases import LeaseKeeper, LeaseLost
 from analytics_pipeline.metrics import BUFFERED_EVENTS, EVENTS_EMITTED, EVENTS_FENCED
-from analytics_pipeline.snapshots import SnapshotStore
+from analytics_pipeline.snapshots import EncodedFile, SnapshotStore
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +69,10 @@ class EventSink:
         moment: datetime,
         frame_number: int,
         data: dict,
-        image: np.ndarray | None,
+        image: np.ndarray | EncodedFile | None,
     ) -> NewEvent:
-        """Write the snapshot, then queue the event and try to store what is queued.
+        """Write the snapshot (an image, or an already encoded clip), then queue the event and
+        try to store what is queued.
 
         With a ``fence``: :class:`LeaseLost`, nothing written, when the camera's lease is not
         held here any more."""

@@ -28,10 +28,12 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from analytics_pipeline.analyzer.annotators import annotate
+from analytics_pipeline.analyzer.clips import encode_mp4
 from analytics_pipeline.cameras import CameraInput, CameraRegistry
 from analytics_pipeline.eventlog import EventLog
 from analytics_pipeline.events import NewEvent
-from analytics_pipeline.snapshots import SnapshotStore
+from analytics_pipeline.payloads import ClipReadyData, LineCrossedData
+from analytics_pipeline.snapshots import EncodedFile, SnapshotStore, clip_relative_path
 from tests.api.test_graphql_ws import relay
 from tests.conftest import REDIS_URL, free_port
 
@@ -254,3 +256,98 @@ def test_graphiql_is_served_offline(server, browser) -> None:
     assert f"{server}/graphiql/graphiql.min.js" in scripts
     assert "MIT" in httpx.get(f"{server}/graphiql/LICENSE-graphiql").text
     assert httpx.get(f"{server}/graphiql/../../pyproject.toml").status_code == 404
+
+
+def crossing(moment: datetime, direction: str, number: int, snapshot: str | None) -> NewEvent:
+    data = LineCrossedData.model_validate(
+        {
+            "line": "gate",
+            "direction": direction,
+            "track_id": number,
+            "class": "car",
+            "confidence": 0.9,
+            "box": [100, 100, 200, 160],
+            "point": [150.0, 160.0],
+        }
+    )
+    return NewEvent(
+        event_type="line_crossed",
+        camera_id="gate",
+        timestamp=moment,
+        frame_number=number,
+        snapshot_path=snapshot,
+        event_data=data.event_data(),
+    )
+
+
+def test_detail_plays_the_event_clip_and_the_page_counts_lines(
+    server, browser, pool, tmp_path
+) -> None:
+    """A clip made as the analyzer makes it (encode_mp4, written through the snapshot store,
+    then its clip_ready) plays in the event's detail: the <video> reaches HAVE_CURRENT_DATA."""
+    store = SnapshotStore(tmp_path / "snapshots")
+    moment = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    frame = np.full((360, 640, 3), 60, np.uint8)
+    source = crossing(moment, "a_to_b", 1, store.write("gate", "line_crossed", moment, frame))
+    others = [
+        crossing(moment + timedelta(minutes=1), "a_to_b", 2, None),
+        crossing(moment + timedelta(minutes=2), "b_to_a", 3, None),
+    ]
+    moments = [moment + timedelta(seconds=n / 5) for n in range(11)]
+    images = []
+    for n in range(11):  # a box moving across the road
+        image = np.full((180, 320, 3), 80, np.uint8)
+        image[100:140, 20 + 25 * n : 70 + 25 * n] = MAGENTA
+        images.append(image)
+    relative = clip_relative_path("gate", "line_crossed", moment, source.event_id)
+    clip = EncodedFile(relative, encode_mp4(images, moments, 5.0))
+    path = store.write("gate", "clip_ready", moment, clip)
+    assert path is not None
+    ready = NewEvent(
+        event_type="clip_ready",
+        camera_id="gate",
+        timestamp=moment,
+        frame_number=1,
+        snapshot_path=path,
+        event_data=ClipReadyData(
+            source_event_id=source.event_id,
+            source_event_type="line_crossed",
+            path=path,
+            start=moments[0],
+            end=moments[-1],
+            duration_seconds=2.2,
+            frames=11,
+            width=320,
+            height=180,
+        ).event_data(),
+    )
+    [position, *_] = EventLog(pool).append([source, *others, ready])
+
+    browser.get(server)
+    # The line counts: one row for the camera's line, a column per direction.
+    wait(browser, lambda b: b.find_element(By.ID, "line-counts").is_displayed())
+    cells = [
+        [td.text for td in row.find_elements(By.TAG_NAME, "td")]
+        for row in browser.find_elements(By.CSS_SELECTOR, "#line-counts tbody tr")
+    ]
+    assert cells == [["gate", "gate", "2", "1"]]
+
+    wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f'.card[data-id="{position}"]'))
+    browser.find_element(By.CSS_SELECTOR, f'.card[data-id="{position}"]').click()
+    wait(browser, lambda b: b.find_element(By.ID, "detail").get_attribute("open") is not None)
+    video = browser.find_element(By.ID, "detail-video")
+    assert video.get_attribute("src").endswith(f"/clips/{position}")
+    wait(
+        browser,
+        lambda b: (
+            b.execute_script("return document.getElementById('detail-video').readyState") >= 2
+        ),
+        30,
+    )
+    state = browser.execute_script(
+        "const v = document.getElementById('detail-video');"
+        "return {error: v.error && v.error.code, duration: v.duration, width: v.videoWidth}"
+    )
+    assert state["error"] is None and state["width"] == 320
+    assert 1.5 < state["duration"] < 3.0
+    (tmp_path / "clip.png").write_bytes(browser.get_screenshot_as_png())  # to look at

@@ -11,6 +11,7 @@ from typing import Any
 import graphene
 
 from analytics_pipeline.api import inputs
+from analytics_pipeline.api.clips import clip_path_of
 from analytics_pipeline.api.cursors import decode_cursor, encode_cursor
 from analytics_pipeline.api.deletion import delete_event
 from analytics_pipeline.api.gql import images, plates
@@ -19,6 +20,7 @@ from analytics_pipeline.api.gql.common import JSON, box, iso_datetime
 from analytics_pipeline.api.gql.context import context
 from analytics_pipeline.api.gql.relay import Node, event_position
 from analytics_pipeline.cameras import Camera as CameraModel
+from analytics_pipeline.errors import PipelineError
 from analytics_pipeline.eventlog import EventFilter as EventFilterModel
 from analytics_pipeline.eventlog import EventLog
 from analytics_pipeline.events import StoredEvent
@@ -83,6 +85,10 @@ class Event(graphene.ObjectType):
     data = JSON(required=True)
     snapshot_url = images.snapshot_url_field()
     thumbnail_url = images.thumbnail_url_field()
+    clip_url = graphene.String(
+        description="The event's MP4 clip (ENABLE_CLIPS), served with range requests; null "
+        "when it has none (yet)."
+    )
     detections = graphene.List(graphene.NonNull(Detection), required=True)
     track = graphene.Field(Track)
     plate = graphene.Field(Plate)
@@ -90,6 +96,14 @@ class Event(graphene.ObjectType):
     @staticmethod
     def resolve_position(event: StoredEvent, info: GraphQLResolveInfo) -> int:
         return event.id
+
+    @staticmethod
+    def resolve_clip_url(event: StoredEvent, info: GraphQLResolveInfo) -> str | None:
+        try:  # one stat: the clip's path follows from the event alone
+            path = context(info).state.snapshots.resolve(clip_path_of(event))
+        except (ValueError, PipelineError):
+            return None
+        return f"/clips/{event.id}" if path.is_file() else None
 
     @staticmethod
     def resolve_data(event: StoredEvent, info: GraphQLResolveInfo) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import graphene
 from analytics_pipeline.api.gql.common import JSON
 from analytics_pipeline.api.gql.context import context
 from analytics_pipeline.api.gql.events import EventFilter, to_event_filter
-from analytics_pipeline.daily_stats import read_daily_stats
+from analytics_pipeline.daily_stats import line_counts, read_daily_stats
 from analytics_pipeline.db import query
 from analytics_pipeline.eventlog import EventFilter as EventFilterModel
 from graphql import GraphQLResolveInfo
@@ -62,6 +62,23 @@ def unit_for(first: datetime | None, last: datetime | None) -> str:
     return "hour" if span <= HOUR_SPAN else "day"
 
 
+class LineCount(graphene.ObjectType):
+    """Crossings of one counting line of a camera in one direction (line_crossed events)."""
+
+    camera_id = graphene.String(required=True)
+    line = graphene.String(required=True)
+    direction = graphene.String(
+        required=True,
+        description="a_to_b or b_to_a: from the left of the way from the line's first point "
+        "to its second to its right, on the image (docs/events.md).",
+    )
+    count = graphene.Int(required=True)
+
+    @staticmethod
+    def resolve_count(root: Any, info: GraphQLResolveInfo) -> int:
+        return root["crossings"] if isinstance(root, dict) else root.crossings
+
+
 class CountByHour(graphene.ObjectType):
     hour = graphene.DateTime(required=True, description="Start of the hour (UTC).")
     count = graphene.Int(required=True)
@@ -102,8 +119,18 @@ class EventStats(graphene.ObjectType):
         description="Events per minute, hour or day; without `unit`, the width that suits "
         "the span shown (the filter's start and end, else the first and last event).",
     )
+    line_counts = graphene.List(
+        graphene.NonNull(LineCount),
+        required=True,
+        description="Crossings of counting lines per camera, line and direction among the "
+        "matching events (none when the filter's types leave out line_crossed).",
+    )
     first_event = graphene.DateTime()
     last_event = graphene.DateTime()
+
+    @staticmethod
+    def resolve_line_counts(root: StatsResult, info: GraphQLResolveInfo) -> list[Any]:
+        return line_counts(context(info).state.event_log.pool, root.event_filter)
 
     @staticmethod
     def resolve_by_time(
@@ -151,6 +178,11 @@ class DailyStats(graphene.ObjectType):
     distinct_plates = graphene.Int(required=True)
     top_plates = graphene.List(graphene.NonNull(PlateCount), required=True)
     mean_dwell_seconds = graphene.Float()
+    line_counts = graphene.List(
+        graphene.NonNull(LineCount),
+        required=True,
+        description="Crossings of counting lines per camera, line and direction that day.",
+    )
     computed_at = graphene.DateTime(required=True)
 
 

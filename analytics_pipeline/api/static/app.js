@@ -71,6 +71,15 @@ async function showDetail(id) {
   const image = document.getElementById("detail-image");
   image.hidden = !event.snapshotUrl;
   if (event.snapshotUrl) image.src = event.snapshotUrl;
+  // The clip (H.264 MP4, faststart): plays while it downloads, seeks with range requests.
+  const video = document.getElementById("detail-video");
+  video.hidden = !event.clipUrl;
+  if (event.clipUrl) {
+    video.src = event.clipUrl;
+  } else if (video.hasAttribute("src")) {
+    video.removeAttribute("src");
+    video.load();  // stop fetching the previous event's clip
+  }
   const { data, ...fields } = event;
   document.getElementById("detail-data").textContent = JSON.stringify({ ...fields, data }, null, 2);
   dialog.showModal();
@@ -153,6 +162,31 @@ async function loadStats() {
   document.getElementById("summary").textContent =
     `${eventStats.totalEvents} events` + (types ? ` — ${types}` : "");
   drawChart(eventStats.byTime);
+  showLineCounts(eventStats.lineCounts);
+}
+
+// Crossings per camera and counting line, one column per direction; hidden when there are none.
+function showLineCounts(lineCounts) {
+  const rows = new Map();
+  lineCounts.forEach((c) => {
+    const key = `${c.cameraId}\u0000${c.line}`;
+    if (!rows.has(key)) rows.set(key, { cameraId: c.cameraId, line: c.line, a_to_b: 0, b_to_a: 0 });
+    rows.get(key)[c.direction] = c.count;
+  });
+  const table = document.getElementById("line-counts");
+  const body = table.querySelector("tbody");
+  body.replaceChildren();
+  rows.forEach((row) => {
+    const tr = document.createElement("tr");
+    [row.cameraId, row.line, row.a_to_b, row.b_to_a].forEach((value, i) => {
+      const td = document.createElement("td");
+      td.textContent = String(value);
+      if (i >= 2) td.className = "n";
+      tr.append(td);
+    });
+    body.append(tr);
+  });
+  table.hidden = rows.size === 0;
 }
 
 async function loadPage(append) {
@@ -253,6 +287,9 @@ document.getElementById("filters").addEventListener("submit", (submit) => {
   subscribe();
 });
 document.getElementById("more").addEventListener("click", () => loadPage(true));
+document.getElementById("detail").addEventListener("close", () => {
+  document.getElementById("detail-video").pause();
+});
 
 loadCameras();
 loadPage(false);

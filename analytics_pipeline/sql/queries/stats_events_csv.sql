@@ -14,6 +14,8 @@ COPY (
            CASE event_type WHEN 'tracking' THEN event_data ->> 'action' END AS action,
            CASE WHEN event_type = 'tracking'
                      AND jsonb_typeof(event_data -> 'dwell_seconds') = 'number'
-                THEN event_data ->> 'dwell_seconds' END AS dwell_seconds
+                THEN event_data ->> 'dwell_seconds' END AS dwell_seconds,
+           CASE event_type WHEN 'line_crossed' THEN event_data ->> 'line' END AS line,
+           CASE event_type WHEN 'line_crossed' THEN event_data ->> 'direction' END AS direction
     FROM visible_events(NULL, NULL, {start}, {end}, NULL, NULL, NULL, NULL)
 ) TO STDOUT WITH (FORMAT csv, HEADER true)
