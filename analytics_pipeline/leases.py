@@ -125,10 +125,13 @@ class LeaseKeeper:
 
     # Talking to PostgreSQL.
 
-    def _store(self, rows: Sequence[dict], started: float) -> None:
+    def _store(self, rows: Sequence[dict], started: float, *, renewal: bool = False) -> None:
         valid_until = started + self.lease_seconds - self.margin
         with self._lock:
             for row in rows:
+                held = self._held.get(row["camera_id"])
+                if renewal and (held is None or held.token != row["token"]):
+                    continue  # released (or claimed anew) while the renewal ran
                 self._held[row["camera_id"]] = Lease(row["camera_id"], row["token"], valid_until)
 
     def _claim(self, candidates: list[str], limit: int, min_free_seconds: float) -> list[str]:
@@ -210,7 +213,7 @@ class LeaseKeeper:
         with self.pool.connection() as conn:
             rows = conn.execute(query("lease_renew"), params).fetchall()
         self._heartbeat()
-        self._store(rows, started)
+        self._store(rows, started, renewal=True)
         renewed = {row["camera_id"] for row in rows}
         lost = []
         with self._lock:
@@ -265,7 +268,10 @@ class LeaseKeeper:
                     continue
                 self.outages.up("PostgreSQL")
                 if lost:
-                    on_lost(lost)
+                    try:
+                        on_lost(lost)
+                    except Exception:  # the renewals must go on whatever the callback does
+                        log.exception("could not stop the cameras whose lease was lost")
 
         thread = threading.Thread(target=loop, name="leases", daemon=True)
         thread.start()

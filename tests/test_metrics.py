@@ -186,6 +186,17 @@ def test_api_metrics_count_routes_by_template_and_the_relay_lag(settings, pool) 
                 print(" ", line)
 
 
+def test_api_metrics_need_the_key_when_reads_do(settings, pool) -> None:
+    from analytics_pipeline.api.app import create_app
+    from tests.conftest import API_KEY
+
+    locked = settings.model_copy(update={"api_reads_need_key": True})
+    with TestClient(create_app(locked), raise_server_exceptions=False) as client:
+        assert client.get("/metrics").status_code == 401
+        scrape = client.get("/metrics", headers={"Authorization": f"Bearer {API_KEY}"})
+    assert scrape.status_code == 200 and "analytics_http_requests_total" in scrape.text
+
+
 def test_metrics_dir_of_the_workers_is_removed_after_the_run(tmp_path) -> None:
     import os
 

@@ -295,7 +295,7 @@ class AnalyzerService:
             # A camera found taken over at a renewal stops at once.
             runs = self.runs
             self.leases.keep_renewing(
-                self.renew_stop, lambda lost: [runs[c].stop.set() for c in lost if c in runs]
+                self.renew_stop, lambda lost: [run.stop.set() for c in lost if (run := runs.get(c))]
             )
         if self.relay_thread is not None:
             self.relay_thread.start()

@@ -58,6 +58,13 @@ async def serve_clip(request: Request) -> Response:
     event = await run_in_threadpool(state.event_log.get, position)
     if event is None:
         raise HTTPException(404, "no such event")
+    if event.event_type != "clip_ready":
+        # Served only while its clip_ready event is visible: deleting that event (even
+        # keeping its file) takes the clip off the read side at once.
+        clips = await run_in_threadpool(state.event_log.clips_of, event)
+        if not clips:
+            raise HTTPException(404, "this event has no clip")
+        event = clips[-1]
     try:
         path = state.snapshots.resolve(clip_path_of(event))
     except (ValueError, PipelineError):  # outside the root, e.g. through a symlink

@@ -23,6 +23,7 @@ import json
 import logging
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -317,10 +318,25 @@ class Connection:
             self.registry.leave(feed, subscriber)
 
 
+def same_origin(websocket: WebSocket) -> bool:
+    """Whether a browser opened this socket from the API's own origin. Browsers apply no
+    same-origin rule to WebSockets, so without this check any web page an operator opens could
+    read the API through their browser; clients that send no ``Origin`` (not browsers) pass."""
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True
+    host = websocket.headers.get("host", "")
+    return urlsplit(origin).netloc.lower() == host.lower()
+
+
 async def graphql_websocket(websocket: WebSocket) -> None:
     """``/graphql`` over WebSocket (graphql-transport-ws)."""
     state: AppState = websocket.app.state.app
     registry: SubscriptionRegistry = websocket.app.state.subscriptions
+    if not same_origin(websocket):
+        await websocket.accept()
+        await websocket.close(4403, "Forbidden: another site's page")
+        return
     if PROTOCOL not in websocket.scope.get("subprotocols", []):
         await websocket.accept()
         await websocket.close(4406, "Subprotocol not acceptable")

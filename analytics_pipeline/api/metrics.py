@@ -28,8 +28,10 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from analytics_pipeline.api.auth import may_read
 from analytics_pipeline.db import query
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ RELAY_LAG = Gauge(
     registry=API_REGISTRY,
 )
 METRICS_PATH = "/metrics"
+LAG_SECONDS = 5.0
 UNMATCHED = "unmatched"
 
 
@@ -91,12 +94,35 @@ async def relay_lag(state: Any) -> float:
     return float(max(0, head - int(position)))
 
 
-async def metrics_response(scope: Scope, send: Send) -> None:
-    """Send the API's metrics in Prometheus' text format."""
+class LagCache:
+    """The relay lag, measured at most every ``seconds`` and by one scrape at a time: a
+    flood of scrapes costs PostgreSQL and Redis one query each per period, not one each."""
+
+    def __init__(self, seconds: float = LAG_SECONDS) -> None:
+        self.seconds = seconds
+        self.measured_at = float("-inf")
+        self.lock = asyncio.Lock()
+
+    async def refresh(self, state: Any) -> None:
+        async with self.lock:
+            if time.monotonic() - self.measured_at >= self.seconds:
+                RELAY_LAG.set(await relay_lag(state))
+                self.measured_at = time.monotonic()
+
+
+async def metrics_response(scope: Scope, send: Send, lag: LagCache) -> int:
+    """Send the API's metrics in Prometheus' text format (401 when reads need a key and the
+    scrape brought none); returns the status sent."""
     app = scope.get("app")
     state = getattr(getattr(app, "state", None), "app", None)
+    if state is not None and not may_read(state.settings, Request(scope)):
+        body = b'{"detail": "this server needs an API key for reads"}'
+        headers = [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]
+        await send({"type": "http.response.start", "status": 401, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return 401
     if state is not None:
-        RELAY_LAG.set(await relay_lag(state))
+        await lag.refresh(state)
     body = generate_latest(API_REGISTRY)
     headers = [
         (b"content-type", CONTENT_TYPE_LATEST.encode()),
@@ -104,6 +130,7 @@ async def metrics_response(scope: Scope, send: Send) -> None:
     ]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+    return 200
 
 
 class RequestMetrics:
@@ -112,6 +139,7 @@ class RequestMetrics:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.lag = LagCache()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -119,8 +147,8 @@ class RequestMetrics:
             return
         started = time.perf_counter()
         if scope["path"] == METRICS_PATH and scope["method"] in ("GET", "HEAD"):
-            await metrics_response(scope, send)
-            HTTP_REQUESTS.labels(route=METRICS_PATH, status="200").inc()
+            status = await metrics_response(scope, send, self.lag)
+            HTTP_REQUESTS.labels(route=METRICS_PATH, status=str(status)).inc()
             return
         status = [500]
 

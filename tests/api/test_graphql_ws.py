@@ -106,6 +106,17 @@ def test_the_protocol_and_its_close_codes(client, opened, monkeypatch) -> None:
         assert close_code(ws) == 4408
 
 
+def test_another_sites_page_cannot_open_the_socket(client) -> None:
+    """Browsers send their page's origin and apply no same-origin rule to WebSockets."""
+    evil = {"origin": "http://evil.example"}
+    with client.websocket_connect("/graphql", subprotocols=PROTOCOL, headers=evil) as ws:
+        assert close_code(ws) == 4403
+    same = {"origin": "http://testserver"}
+    with client.websocket_connect("/graphql", subprotocols=PROTOCOL, headers=same) as ws:
+        ws.send_json({"type": "connection_init"})
+        assert ws.receive_json()["type"] == "connection_ack"
+
+
 def test_queries_and_mutations_over_the_socket(client, opened) -> None:
     ws = opened(client)
     subscribe(ws, "q", query="{ cameras { cameraId } }")

@@ -185,6 +185,18 @@ def test_deleting_a_clip_ready_deletes_only_the_clip(
     assert client.get(f"/clips/{source}").status_code == 404
 
 
+def test_deleting_a_clip_ready_keeping_its_file_takes_the_clip_off_the_source(
+    client, seed, event_log, snapshot_store
+) -> None:
+    [source] = seed({"event_type": "line_crossed"})
+    ready, clip = clip_of(event_log, snapshot_store, source)
+    assert client.get(f"/clips/{source}").status_code == 200
+    assert client.delete(f"/api/events/{ready}", headers=WRITE_HEADERS).status_code == 200
+    assert clip.exists()  # kept on disk, as asked
+    assert client.get(f"/clips/{source}").status_code == 404
+    assert client.get(f"/clips/{ready}").status_code == 404
+
+
 def test_a_clip_written_before_its_clip_ready_goes_with_its_event(
     client, seed, event_log, snapshot_store
 ) -> None:

@@ -14,7 +14,7 @@ from analytics_pipeline.api.gql.events import EventFilter, to_event_filter
 from analytics_pipeline.daily_stats import line_counts, read_daily_stats
 from analytics_pipeline.db import query
 from analytics_pipeline.eventlog import EventFilter as EventFilterModel
-from graphql import GraphQLResolveInfo
+from graphql import GraphQLError, GraphQLResolveInfo
 
 
 class CountByType(graphene.ObjectType):
@@ -49,6 +49,27 @@ class TimeCounts(graphene.ObjectType):
 
 MINUTE_SPAN = timedelta(hours=3)  # spans up to this are charted per minute
 HOUR_SPAN = timedelta(days=7)  # ...up to this per hour, longer ones per day
+
+
+MAX_BUCKETS = 1500  # a chart's bars; past it a client asks for a coarser unit or less time
+UNIT_LENGTH = {
+    "minute": timedelta(minutes=1),
+    "hour": timedelta(hours=1),
+    "day": timedelta(days=1),
+}
+
+
+def check_bucket_count(unit: str, first: datetime | None, last: datetime | None) -> None:
+    """A GraphQL error when ``first``..``last`` holds more than :data:`MAX_BUCKETS` of
+    ``unit`` (what an explicit ``unit`` over a long log would ask for)."""
+    if first is None or last is None:
+        return
+    buckets = (last - first) / UNIT_LENGTH[unit]
+    if buckets > MAX_BUCKETS:
+        raise GraphQLError(
+            f"byTime: {buckets:.0f} {unit}s in the span asked for (at most {MAX_BUCKETS}): "
+            "pick a coarser unit or a shorter span"
+        )
 
 
 def unit_for(first: datetime | None, last: datetime | None) -> str:
@@ -138,10 +159,11 @@ class EventStats(graphene.ObjectType):
     ) -> dict[str, Any]:
         event_filter = root.event_filter
         unit = getattr(unit, "value", unit)  # graphene hands enum arguments over as members
+        first, last = event_filter.start or root.first_event, event_filter.end or root.last_event
         if unit is None:
-            unit = unit_for(
-                event_filter.start or root.first_event, event_filter.end or root.last_event
-            )
+            unit = unit_for(first, last)  # days past a week: a bar a day, however long
+        else:
+            check_bucket_count(unit, first, last)
         pool = context(info).state.event_log.pool
         with pool.connection() as conn:
             rows = conn.execute(
