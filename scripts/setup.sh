@@ -129,7 +129,7 @@ for npm_dir in analytics_pipeline/api/graphiql tests/clients; do
   if [ ! -f "$npm_dir/node_modules/.package-lock.json" ] \
       || [ "$npm_dir/package-lock.json" -nt "$npm_dir/node_modules/.package-lock.json" ]; then
     say "npm ci in $npm_dir"
-    npm ci --prefix "$npm_dir" --no-audit --no-fund --loglevel=error >&2
+    npm ci --prefix "$npm_dir" --ignore-scripts --no-audit --no-fund --loglevel=error >&2
   fi
 done
 
