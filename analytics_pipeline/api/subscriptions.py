@@ -253,7 +253,11 @@ class Feed:
                 try:
                     results = await self.render(batch)
                 except Exception:
+                    # Never a silent gap: its subscribers are closed (1013) and resume with
+                    # ``after`` from the last result they got, the missed events read again.
                     log.exception("a subscription feed failed on %d messages", len(batch))
+                    for subscriber in list(self.subscribers):
+                        subscriber.overflow()
                     continue
                 for subscriber in list(self.subscribers):
                     for result in results:
