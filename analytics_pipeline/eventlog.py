@@ -183,11 +183,11 @@ class EventLog:
                 conn.execute(query("append_staging_create"))
                 conn.commit()  # the temporary table outlives this append
                 self._staged.add(conn)
-            return self._append_retrying(conn, events)
+            return self.append_in(conn, events)
 
-    def _append_retrying(
-        self, conn: psycopg.Connection, events: Sequence[NewEvent]
-    ) -> list[int | None]:
+    def append_in(self, conn: psycopg.Connection, events: Sequence[NewEvent]) -> list[int | None]:
+        """:meth:`append` on ``conn``, inside the caller's transaction when one is open (a
+        savepoint: the analyzer's fenced sink checks its leases and appends in one)."""
         try:
             with conn.transaction():
                 return self._append_in(conn, events)

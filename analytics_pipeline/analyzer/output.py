@@ -175,7 +175,7 @@ class EventSink:
                 self.fenced += dropped
             if kept:
                 # The log's append inside this transaction (it retries a dropped partition).
-                self.event_log._append_retrying(conn, kept)
+                self.event_log.append_in(conn, kept)
 
     def _spill(self) -> None:
         self.spill_file.parent.mkdir(parents=True, exist_ok=True)
