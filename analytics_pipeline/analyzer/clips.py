@@ -31,6 +31,7 @@ import numpy as np
 
 from analytics_pipeline.analyzer.sources import Frame
 from analytics_pipeline.events import NewEvent
+from analytics_pipeline.leases import LeaseLost
 from analytics_pipeline.payloads import ClipReadyData
 from analytics_pipeline.snapshots import EncodedFile, clip_relative_path
 
@@ -224,6 +225,13 @@ class ClipRecorder:
                 continue
             try:
                 self._write(clip)
+            except LeaseLost as exc:  # another analyzer has the camera now: not a failure
+                log.warning(
+                    "camera %s: clip of event %s not stored: %s",
+                    self.camera_id,
+                    clip.source.event_id,
+                    exc,
+                )
             except Exception:
                 self.failed += 1
                 log.exception(
