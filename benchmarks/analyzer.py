@@ -80,6 +80,8 @@ def frames_of(images: list[np.ndarray]) -> list[Frame]:
 class _Events:
     """A sink that keeps the events (ANPR figures need no database)."""
 
+    snapshots = None  # no files, no clips
+
     def __init__(self) -> None:
         self.events: list[tuple[str, dict]] = []
 
