@@ -3,7 +3,8 @@
 A stream that drops or a corrupt frame is logged and counted and the source reconnects with
 capped back-off; one camera's trouble never stops the process. Files run as fast as the
 machine allows (frame times follow the video's own clock) or, with ``realtime``, at their pace,
-dropping a frame the analysis is too late for, as a live stream does (``frames_overload``).
+dropping a frame the analysis reaches more than :data:`LATE_SECONDS` late, as a live stream
+does (``frames_overload``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from analytics_pipeline.errors import PipelineError
 
 log = logging.getLogger(__name__)
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://")
+# A file played in real time drops a frame the analysis reaches this late (a live camera's
+# buffered frames go stale the same way); below it a busy moment is caught up.
+LATE_SECONDS = 1.0
 RtspTransport = Literal["tcp", "udp"]
 FFMPEG_OPTIONS_VARIABLE = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
 # OpenCV reads FFmpeg's options from the environment when a capture opens: the lock keeps two
@@ -159,9 +163,9 @@ class VideoSource:
                     delay = wall_start + offset - time.monotonic()
                     if delay > 0:
                         time.sleep(delay)
-                    elif -delay > 1.0 / self.fps:
-                        # Later than one analysis interval: a live camera would have sent the
-                        # next frame by now, so this one is dropped as a live stream drops it.
+                    elif -delay > LATE_SECONDS:
+                        # The analysis is this far behind the camera's clock: the frame is
+                        # dropped, as a live stream drops what its reader could not take.
                         self.stats.frames_overload += 1
                         continue
                 ok, image = capture.retrieve()

@@ -43,8 +43,8 @@ def test_realtime_drops_the_frames_a_slow_analysis_is_too_late_for(short_video: 
     analysed = 0
     for _frame in source.frames():
         analysed += 1
-        time.sleep(0.25)  # analysis takes 2.5 frame intervals: about 2 of 3 frames are late
-    assert source.stats.frames_overload >= 40 // 2
+        time.sleep(0.25)  # analysis takes 2.5 frame intervals: it is soon 1 s behind
+    assert source.stats.frames_overload >= 10
     assert analysed + source.stats.frames_overload == 40
 
 
