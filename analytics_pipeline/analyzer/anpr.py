@@ -18,9 +18,10 @@ Reads of one vehicle are voted on; one ``anpr`` event per vehicle. Cost control:
 vehicle boxes, plate boxes and motion regions, at most ``anpr_max_regions`` a frame, never again
 on a settled vehicle (:data:`SETTLED_READS` identical reads), at most ``anpr_fps`` passes a
 second, where the detector finds vehicles the motion regions at most once a second
-(:data:`FALLBACK_SECONDS`), and a vehicle read :data:`FRUITLESS_READS` times in vain once a
-second; the time spent is counted (``PlateReader.seconds``). OpenCV's Haar plate cascade is not
-used: on rendered plates of several styles it found 38 of 60 plates, PP-OCR's detector all 60.
+(:data:`FALLBACK_SECONDS`, the :data:`FALLBACK_REGIONS` largest), and a vehicle read
+:data:`FRUITLESS_READS` times in vain again after 1, 2, 4... seconds; the time spent is
+counted (``PlateReader.seconds``). OpenCV's Haar plate cascade is not used: on rendered
+plates of several styles it found 38 of 60 plates, PP-OCR's detector all 60.
 """
 
 from __future__ import annotations
@@ -71,9 +72,11 @@ UPRIGHT = 0.7  # a motion region narrower than this (width / height) is a person
 # frame time on real footage: people crossing a square).
 FALLBACK_SECONDS = 1.0
 # A vehicle box read this many times without a plate (parked far away, plate hidden) is then
-# read once a second only, until a read succeeds.
+# read after 1 s, 2 s, 4 s... (at most FRUITLESS_MAX_SECONDS) until a read succeeds.
 FRUITLESS_READS = 3
 FRUITLESS_SECONDS = 1.0
+FRUITLESS_MAX_SECONDS = 8.0
+FALLBACK_REGIONS = 2  # motion regions searched at a fallback pass, the largest first
 
 
 def fallback_region(region: Region, detections: Sequence[Detection]) -> bool:
@@ -139,7 +142,7 @@ class Anpr:
         elif motion_mask is not None:
             regions = motion_regions(motion_mask, frame.image.shape, self.reader.max_regions)
         if self.by_vehicle and not warming_up:
-            regions = [r for r in regions if fallback_region(r, detections)]
+            regions = [r for r in regions if fallback_region(r, detections)][:FALLBACK_REGIONS]
             if (
                 regions
                 and self.last_fallback is not None
@@ -195,8 +198,10 @@ class Anpr:
                 self.next_try.pop(track_id, None)
                 continue
             self.fruitless[track_id] = self.fruitless.get(track_id, 0) + 1
-            if self.fruitless[track_id] >= FRUITLESS_READS:
-                self.next_try[track_id] = moment + timedelta(seconds=FRUITLESS_SECONDS)
+            misses = self.fruitless[track_id] - FRUITLESS_READS
+            if misses >= 0:
+                wait = min(FRUITLESS_SECONDS * 2**misses, FRUITLESS_MAX_SECONDS)
+                self.next_try[track_id] = moment + timedelta(seconds=wait)
 
     def _add(
         self, plates: VehiclePlates, frame: Frame, read: PlateRead, vehicle: Detection | None
