@@ -18,9 +18,9 @@ from analytics_pipeline.cli.context import (
     pass_context,
 )
 
-# What one core carries at 5 fps with the default detector, half the cameras busy
-# (benchmarks/analyzer.py, cameras_sustained_5fps_default: 16 on 2 cores).
-CAMERAS_PER_CORE = 8
+# What one core carries at 5 fps with the default detector and ANPR, half the cameras busy
+# (benchmarks/analyzer.py, cameras_sustained_5fps_default: 8 on 2 cores; 16 with ANPR off).
+CAMERAS_PER_CORE = 4
 
 
 def _check_detector(state: Context) -> None:
