@@ -25,7 +25,8 @@ from psycopg import sql
 from analytics_pipeline.config import Settings
 from analytics_pipeline.db import create_pool, migrate
 from analytics_pipeline.eventlog import EventLog
-from analytics_pipeline.events import NewEvent
+from analytics_pipeline.events import NewEvent, StoredEvent
+from analytics_pipeline.payloads import ClipReadyData
 
 # The Dagster partitions start here in tests (their days are in 2026), not at the first
 # event of whatever database DATABASE_URL names; set before anything imports assets/.
@@ -134,6 +135,19 @@ def make_event(
         timestamp=timestamp or datetime.now(UTC),
         frame_number=frame_number,
         **extra,
+    )
+
+
+def clip_ready_event(source: StoredEvent, data: ClipReadyData) -> NewEvent:
+    """The ``clip_ready`` event of ``source``'s clip at ``data.path``, as the analyzer makes it
+    (the source's camera, timestamp and frame; the clip as its snapshot_path)."""
+    return NewEvent(
+        event_type="clip_ready",
+        camera_id=source.camera_id,
+        timestamp=source.timestamp,
+        frame_number=source.frame_number,
+        snapshot_path=data.path,
+        event_data=data.event_data(),
     )
 
 

@@ -29,7 +29,7 @@ from analytics_pipeline.api import inputs
 from analytics_pipeline.api.cursors import BadCursor, decode_cursor
 from analytics_pipeline.api.gql.context import GraphQLContext
 from analytics_pipeline.api.gql.events import filtered_query
-from analytics_pipeline.api.gql.execution import Deadline, result_body
+from analytics_pipeline.api.gql.execution import deadline_context, result_body
 from analytics_pipeline.api.gql.relay import event_position
 from analytics_pipeline.api.gql.subscriptions import Deletion
 from analytics_pipeline.api.hub import parse_stream_id
@@ -173,7 +173,7 @@ def _execute(
         context_value=context,
         variable_values=operation.variables,
         operation_name=operation.operation_name,
-        middleware=[Deadline(deadline, BATCH_SECONDS)],
+        execution_context_class=deadline_context(deadline, BATCH_SECONDS),
     )
 
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from analytics_pipeline.analyzer.clips import encode_mp4
-from analytics_pipeline.events import NewEvent
 from analytics_pipeline.payloads import ClipReadyData
 from analytics_pipeline.snapshots import EncodedFile, clip_relative_path
 from tests.api.conftest import WRITE_HEADERS
+from tests.conftest import clip_ready_event
 
 
 def test_snapshot_has_content_type_etag_and_revalidates(client, seed) -> None:
@@ -107,18 +107,7 @@ def clip_of(event_log, snapshot_store, position: int, *, append: bool = True) ->
         width=160,
         height=96,
     )
-    [ready] = event_log.append(
-        [
-            NewEvent(
-                event_type="clip_ready",
-                camera_id=source.camera_id,
-                timestamp=source.timestamp,
-                frame_number=source.frame_number,
-                snapshot_path=stored,
-                event_data=data.event_data(),
-            )
-        ]
-    )
+    [ready] = event_log.append([clip_ready_event(source, data)])
     return ready, snapshot_store.resolve(stored)
 
 

@@ -10,12 +10,12 @@ from pathlib import Path
 from dagster import materialize
 
 from analytics_pipeline.eventlog import EventLog
-from analytics_pipeline.events import NewEvent
 from analytics_pipeline.payloads import ClipReadyData
 from analytics_pipeline.retention import Retention, RetentionPolicy, RetentionReport
 from analytics_pipeline.snapshots import clip_relative_path
 from assets.thumbnails import snapshot_thumbnails
 from tests.assets.test_retention import remaining
+from tests.conftest import clip_ready_event
 
 NOW = datetime.now(UTC)
 CLIP_BYTES = 4000
@@ -42,18 +42,7 @@ def with_clip(event_log: EventLog, root: Path, position: int) -> tuple[int, Path
         width=640,
         height=360,
     )
-    [ready] = event_log.append(
-        [
-            NewEvent(
-                event_type="clip_ready",
-                camera_id=source.camera_id,
-                timestamp=source.timestamp,
-                frame_number=source.frame_number,
-                snapshot_path=relative,
-                event_data=data.event_data(),
-            )
-        ]
-    )
+    [ready] = event_log.append([clip_ready_event(source, data)])
     return ready, path
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +32,6 @@ from graphql import (
     DocumentNode,
     ExecutionResult,
     GraphQLError,
-    GraphQLResolveInfo,
     OperationDefinitionNode,
     OperationType,
     execute,
@@ -61,25 +59,10 @@ class Answer:
     body: dict[str, Any] = field(default_factory=dict)
 
 
-class Deadline:
-    """graphql-core middleware: no resolver starts after ``at`` (a ``time.monotonic()``)."""
-
-    def __init__(self, at: float, budget: float) -> None:
-        self.at = at
-        self.budget = budget
-
-    def resolve(
-        self, next_: Callable[..., Any], root: Any, info: GraphQLResolveInfo, **args: Any
-    ) -> Any:
-        if time.monotonic() > self.at:
-            raise DeadlinePassed(f"the request took longer than {self.budget:g} s")
-        return next_(root, info, **args)
-
-
 class DeadlineContext(ExecutionContext):
     """graphql-core execution that resolves nothing more once ``deadline`` (a
     ``time.monotonic()``) has passed. Checked once per object whose fields are resolved, not
-    once per field as :class:`Deadline` does: that middleware wraps every resolver, default
+    once per field as a middleware would: that wraps every resolver, default
     ones included (about 400 calls for a page of 50 events, a quarter of the execution)."""
 
     deadline: float = float("inf")
