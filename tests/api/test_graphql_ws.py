@@ -115,6 +115,8 @@ def test_another_sites_page_cannot_open_the_socket(client) -> None:
     with client.websocket_connect("/graphql", subprotocols=PROTOCOL, headers=same) as ws:
         ws.send_json({"type": "connection_init"})
         assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_text("not json")  # the server, not the test's teardown, ends the socket
+        assert close_code(ws) == 4400
 
 
 def test_queries_and_mutations_over_the_socket(client, opened) -> None:
