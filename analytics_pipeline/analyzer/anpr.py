@@ -7,10 +7,10 @@ Where plates are looked for, per camera (:class:`~.plate_reader.PlateReader`), i
 2. PP-OCR text detection (DB) inside each tracked vehicle box (car, bus, truck, motorcycle...)
    that holds no plate box, whatever detector found the vehicle;
 3. PP-OCR text detection inside the motion regions: all of them on a plate camera
-   (``"anpr": "plate_camera"``) or where the detector knows no vehicle class; otherwise those
-   that no detection covers (a vehicle the detector missed). These reads are grouped into
-   passing vehicles by a :class:`~.plate_tracker.PlateTracker`, or join the vehicle track whose
-   plate they agree with.
+   (``"anpr": "plate_camera"``) or where the detector knows no vehicle class; otherwise the
+   motion that no detection explains (the mask without the detections' boxes: a vehicle the
+   detector missed). These reads are grouped into passing vehicles by a
+   :class:`~.plate_tracker.PlateTracker`, or join the vehicle track whose plate they agree with.
 
 Text boxes of a plate's size and shape are recognised; the normalised text must pass the
 camera's ``plate_pattern`` or the plate-likeness rule (:class:`~.plate_finder.PlateRule`).
@@ -18,7 +18,8 @@ Reads of one vehicle are voted on; one ``anpr`` event per vehicle. Cost control:
 vehicle boxes, plate boxes and motion regions, at most ``anpr_max_regions`` a frame, never again
 on a settled vehicle (:data:`SETTLED_READS` identical reads), at most ``anpr_fps`` passes a
 second, where the detector finds vehicles the motion regions at most once a second
-(:data:`FALLBACK_SECONDS`, the :data:`FALLBACK_REGIONS` largest), and a vehicle read
+(:data:`FALLBACK_SECONDS`, the :data:`FALLBACK_REGIONS` largest, not a spot searched in vain
+in the last :data:`VAIN_SECONDS`), and a vehicle read
 :data:`FRUITLESS_READS` times in vain again after 1, 2, 4... seconds; the time spent is
 counted (``PlateReader.seconds``). OpenCV's Haar plate cascade is not used: on rendered
 plates of several styles it found 38 of 60 plates, PP-OCR's detector all 60.
@@ -47,6 +48,7 @@ from analytics_pipeline.analyzer.plate_tracker import (
     PlateTracker,
     VehiclePlates,
     closest,
+    iou,
 )
 from analytics_pipeline.analyzer.sources import Frame
 from analytics_pipeline.analyzer.types import PLATE_CLASSES, VEHICLE_CLASSES, Detection, PlateRead
@@ -65,7 +67,7 @@ __all__ = [
 ]
 DUPLICATE_SECONDS = 5.0  # a plate read again this soon after its vehicle was seen is that vehicle
 MIN_READS = 2  # a vehicle whose plate was read once only gives no event
-COVERED = 0.6  # a motion region this much inside detections is left to the detector
+GROWN = 0.15  # detection boxes cleared from the motion mask, grown by this share of their size
 UPRIGHT = 0.7  # a motion region narrower than this (width / height) is a person's shape
 # Where the detector finds vehicles, the motion regions are a safety net for one it missed:
 # searched once a second, not at every pass (text detection there was 70% of a busy camera's
@@ -77,13 +79,32 @@ FRUITLESS_READS = 3
 FRUITLESS_SECONDS = 1.0
 FRUITLESS_MAX_SECONDS = 8.0
 FALLBACK_REGIONS = 2  # motion regions searched at a fallback pass, the largest first
+# A fallback region searched in vain is not searched again for this long while motion stays
+# at that spot (IoU >= VAIN_IOU): a sign with text, a group standing about, the trace a person
+# who stood still leaves in the motion model. A passing vehicle moves on and is read.
+VAIN_SECONDS = 8.0
+VAIN_IOU = 0.5
 
 
-def fallback_region(region: Region, detections: Sequence[Detection]) -> bool:
-    """A motion region worth searching for a vehicle the detector missed: not mostly inside
-    detections, and not a walking person's upright shape."""
+def unexplained_motion(
+    mask: np.ndarray, detections: Sequence[Detection], frame_shape: tuple[int, ...]
+) -> np.ndarray:
+    """The motion mask without what the detections explain: their boxes, grown by
+    :data:`GROWN` (a shadow, a swinging arm), cleared."""
+    residual = mask.copy()
+    scale = frame_shape[1] / mask.shape[1]
+    for d in detections:
+        grow_x, grow_y = GROWN * (d.x2 - d.x1), GROWN * (d.y2 - d.y1)
+        x1, y1 = max(0, int((d.x1 - grow_x) / scale)), max(0, int((d.y1 - grow_y) / scale))
+        residual[y1 : int((d.y2 + grow_y) / scale) + 1, x1 : int((d.x2 + grow_x) / scale) + 1] = 0
+    return residual
+
+
+def fallback_region(region: Region) -> bool:
+    """An unexplained motion region worth searching for a vehicle the detector missed: not a
+    walking person's upright shape."""
     x1, y1, x2, y2 = region
-    return coverage(region, detections) < COVERED and (x2 - x1) >= UPRIGHT * (y2 - y1)
+    return (x2 - x1) >= UPRIGHT * (y2 - y1)
 
 
 class Anpr:
@@ -105,6 +126,7 @@ class Anpr:
         self.plates = PlateTracker()
         self.last_pass: datetime | None = None
         self.last_fallback: datetime | None = None
+        self.vain: list[tuple[Region, datetime]] = []  # fallback regions read in vain, until
         self.fruitless: dict[int, int] = {}  # vehicle track -> reads in a row without a plate
         self.next_try: dict[int, datetime] = {}  # vehicle track -> when it is read again
         self.handed_out: dict[str, datetime] = {}  # plate -> when its vehicle was last seen
@@ -140,9 +162,17 @@ class Anpr:
             if self.warm_up_passes % 2:
                 regions = [(0.0, 0.0, float(width), float(height))]
         elif motion_mask is not None:
+            if self.by_vehicle:  # a safety net for vehicles the detector missed
+                motion_mask = unexplained_motion(motion_mask, detections, frame.image.shape)
             regions = motion_regions(motion_mask, frame.image.shape, self.reader.max_regions)
-        if self.by_vehicle and not warming_up:
-            regions = [r for r in regions if fallback_region(r, detections)][:FALLBACK_REGIONS]
+        fallback = self.by_vehicle and not warming_up
+        if fallback:
+            self.vain = [(r, until) for r, until in self.vain if frame.moment < until]
+            regions = [
+                r
+                for r in regions
+                if fallback_region(r) and all(iou(r, spot) < VAIN_IOU for spot, _ in self.vain)
+            ][:FALLBACK_REGIONS]
             if (
                 regions
                 and self.last_fallback is not None
@@ -153,7 +183,10 @@ class Anpr:
                 self.last_fallback = frame.moment
         regions = [r for r in regions if not self.plates.only_settled_in(r, frame.moment)]
         if room > 0 and (regions or plate_boxes):
-            self._by_motion(frame, plate_boxes, regions, room)
+            read = self._by_motion(frame, plate_boxes, regions, room)
+            if fallback and not read:
+                until = frame.moment + timedelta(seconds=VAIN_SECONDS)
+                self.vain += [(r, until) for r in regions[:room]]
 
     def _by_vehicle(
         self, frame: Frame, vehicles: list[Detection], plate_boxes: list[Detection]
@@ -218,7 +251,8 @@ class Anpr:
 
     def _by_motion(
         self, frame: Frame, plate_boxes: list[Detection], regions: list[Region], room: int
-    ) -> None:
+    ) -> int:
+        """Read the plate boxes and the plate lines in the regions; how many plates were read."""
         height, width = frame.image.shape[:2]
         found: list[TextLine | Detection] = [
             d for d in plate_boxes if clear_of_edges(box_of(d), width, height)
@@ -232,6 +266,7 @@ class Anpr:
                 if all(coverage(line.box, [d]) < 0.3 for d in found if isinstance(d, Detection))
             ]
         boxes = [box_of(f) if isinstance(f, Detection) else f.box for f in found]
+        plates_read = 0
         for item, box, track in zip(
             found, boxes, self.plates.match(boxes, frame.moment), strict=True
         ):
@@ -243,6 +278,7 @@ class Anpr:
                 if track is not None:
                     self.plates.seen(track, box, frame.moment)
                 continue
+            plates_read += 1
             vehicle = self._agreeing_vehicle(read.text) if self.by_vehicle else None
             if vehicle is not None:  # a tracked vehicle's plate, found outside its box
                 if track is not None and track.agrees(read.text):
@@ -251,6 +287,7 @@ class Anpr:
                 self._add(vehicle, frame, read, None)
                 continue
             self._to_plate_track(frame, read, box, track)
+        return plates_read
 
     def _to_plate_track(
         self, frame: Frame, read: PlateRead, box: Region, track: VehiclePlates | None

@@ -33,6 +33,7 @@ from analytics_pipeline.centernet import (
 )
 from analytics_pipeline.errors import PipelineError
 from analytics_pipeline.paths import project_root
+from analytics_pipeline.onnx_sessions import quiet_session_options
 
 Device = Literal["cpu", "cuda", "auto"]
 #: Input sides must be multiples of this (the backbone's largest stride).
@@ -202,17 +203,7 @@ class CenterNetDetector:
             )
         if threads < 1:
             raise ValueError("threads must be at least 1")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        # Idle pool threads sleep instead of spinning: the analyzer's other threads (decoding,
-        # motion, OCR, other cameras) need those cores; spinning doubled the CPU a frame costs
-        # on a busy 2-core machine (76 against 37 ms).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+        options = quiet_session_options(threads)
         try:
             self.session = ort.InferenceSession(
                 str(path), sess_options=options, providers=providers_for(device)

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from analytics_pipeline.analyzer.anpr import (
+    FALLBACK_SECONDS,
     SETTLED_READS,
+    VAIN_SECONDS,
     Anpr,
     PaddleOcrEngine,
     PlateReader,
@@ -17,6 +19,7 @@ from analytics_pipeline.analyzer.anpr import (
     VehiclePlates,
     motion_regions,
     normalise_plate,
+    unexplained_motion,
 )
 from analytics_pipeline.analyzer.camera_settings import CameraSettings
 from analytics_pipeline.analyzer.plate_finder import PlateRule, find_lines
@@ -184,6 +187,44 @@ def test_plates_in_motion_regions_are_grouped_per_vehicle(rapidocr) -> None:
         ("MN07PQR", "vehicle"),
     ]
     assert all(p.track_id < 0 for p in gone)
+
+
+def test_the_fallback_skips_explained_motion_and_spots_searched_in_vain(rapidocr) -> None:
+    """Where the detector finds vehicles, the motion regions searched for a missed one are
+    the motion no detection explains; a spot searched in vain is left alone for a while, a
+    vehicle moving into view elsewhere is read at once."""
+    mask = np.zeros((180, 320), np.uint8)
+    mask[20:60, 20:60] = mask[100:140, 200:280] = 255
+    person = Detection(40, 40, 120, 120, "person", 0.9, track_id=1)  # the first blob, x2
+    residual = unexplained_motion(mask, [person], (360, 640, 3))
+    assert not residual[20:60, 20:60].any() and residual[100:140, 200:280].all()
+    assert motion_regions(residual, (360, 640, 3), 4) == [(400.0, 200.0, 560.0, 280.0)]
+
+    ocr = Counting(rapidocr)
+    anpr = Anpr(PlateReader(ocr), by_vehicle=True)
+    still = background(640, 360, np.random.default_rng(8))  # no text: searched in vain
+    moment = T0
+    for number in range(12):  # 12 s at 1 fps: the empty spot is searched at 0 s and 8 s
+        moment = T0 + timedelta(seconds=number * FALLBACK_SECONDS)
+        anpr.process(Frame(still, number, moment), [person], mask)
+    assert ocr.detects == 2 and VAIN_SECONDS == 8.0
+    image = still.copy()
+    draw_car(image, 40, 200, 250, (40, 40, 200), "GH21JKL", STYLES["white"])
+    elsewhere = np.zeros_like(mask)
+    elsewhere[20:105, 15:150] = 255  # the missed car's motion (40..290 x 48..200), elsewhere
+    for step in range(1, 4):
+        anpr.process(Frame(image, 20 + step, moment + timedelta(seconds=step)), [], elsewhere)
+    assert [p.best().text for p in anpr.plates.tracks.values()] == ["GH21JKL"]
+    assert len(next(iter(anpr.plates.tracks.values())).reads) == 3
+
+
+def test_rapidocr_sessions_sleep_when_idle(rapidocr) -> None:
+    """RapidOCR's sessions are rebuilt with one thread and no spinning (spinning pool threads
+    tripled the CPU a text detection costs next to other cameras' threads)."""
+    for model in (rapidocr.engine.text_det, rapidocr.engine.text_rec):
+        options = model.session.session.get_session_options()
+        assert options.intra_op_num_threads == 1
+        assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
 def test_a_vehicle_seen_again_at_once_is_not_handed_out_twice(rapidocr) -> None:
