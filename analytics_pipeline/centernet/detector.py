@@ -32,8 +32,8 @@ from analytics_pipeline.centernet import (
     STRIDE,
 )
 from analytics_pipeline.errors import PipelineError
-from analytics_pipeline.paths import project_root
 from analytics_pipeline.onnx_sessions import quiet_session_options
+from analytics_pipeline.paths import project_root
 
 Device = Literal["cpu", "cuda", "auto"]
 #: Input sides must be multiples of this (the backbone's largest stride).
