@@ -12,11 +12,16 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from inspect import iscoroutine, iscoroutinefunction
 from typing import Any
+from uuid import UUID
 
 from graphql.execution.collect_fields import collect_fields
-from graphql.execution.execute import ExecutionContext
+from graphql.execution.execute import ExecutionContext, get_field_def
 from graphql.execution.values import get_argument_values
+from graphql.pyutils import Undefined
 
 from analytics_pipeline.api.gql.context import GraphQLContext
 from analytics_pipeline.api.gql.documents import (
@@ -31,10 +36,14 @@ from analytics_pipeline.errors import PipelineError
 from graphql import (
     DocumentNode,
     ExecutionResult,
+    FieldNode,
     GraphQLError,
+    GraphQLField,
     OperationDefinitionNode,
     OperationType,
     execute,
+    is_leaf_type,
+    is_non_null_type,
 )
 
 log = logging.getLogger(__name__)
@@ -59,11 +68,45 @@ class Answer:
     body: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class LeafPlan:
+    """How a scalar or enum field without arguments is resolved and serialised directly."""
+
+    field: GraphQLField
+    resolve: Any
+    serialize: Any
+
+
+SLOW = object()  # a field that graphql-core's own execute_field resolves
+PLAIN = frozenset({str, int, float, bool, dict, list, datetime, UUID})  # never awaitable
+
+
+def leaf_plan(context: ExecutionContext, parent_type: Any, node: FieldNode) -> Any:
+    """A :class:`LeafPlan` for a field that needs no more than resolve and serialise (a
+    scalar or enum, no arguments, a synchronous resolver, no middleware), else :data:`SLOW`."""
+    field = get_field_def(context.schema, parent_type, node)
+    if field is None or field.args or context.middleware_manager is not None:
+        return SLOW
+    named = field.type.of_type if is_non_null_type(field.type) else field.type
+    resolve = field.resolve or context.field_resolver
+    function = resolve.func if isinstance(resolve, partial) else resolve
+    if not is_leaf_type(named) or iscoroutinefunction(function):
+        return SLOW
+    return LeafPlan(field, resolve, named.serialize)
+
+
 class DeadlineContext(ExecutionContext):
     """graphql-core execution that resolves nothing more once ``deadline`` (a
-    ``time.monotonic()``) has passed. Checked once per object whose fields are resolved, not
-    once per field as a middleware would: that wraps every resolver, default
-    ones included (about 400 calls for a page of 50 events, a quarter of the execution)."""
+    ``time.monotonic()``) has passed, and completes plain leaf fields directly.
+
+    The deadline is checked once per object whose fields are resolved, not once per field
+    as a middleware would: that wraps every resolver, default ones included (about 400 calls
+    for a page of 50 events, a quarter of the execution). A scalar or enum field without
+    arguments (:func:`leaf_plan`) is resolved and serialised here, without graphql-core's
+    argument coercion and its generic completion (about half of a page's execution); any
+    value that is not plainly serialisable (None, an error, an awaitable) goes the general
+    way, which reports it as graphql-core does.
+    """
 
     deadline: float = float("inf")
     budget: float = 0.0
@@ -74,6 +117,33 @@ class DeadlineContext(ExecutionContext):
         if time.monotonic() > self.deadline:
             raise DeadlinePassed(f"the request took longer than {self.budget:g} s")
         return super().execute_fields(parent_type, source_value, path, fields)
+
+    def execute_field(  # type: ignore[override]
+        self, parent_type: Any, source: Any, field_nodes: list[FieldNode], path: Any
+    ) -> Any:
+        plans: dict[tuple[str, int], Any] = self.__dict__.setdefault("leaf_plans", {})
+        key = (parent_type.name, id(field_nodes[0]))  # nodes live as long as the request
+        plan = plans.get(key)
+        if plan is None:
+            plan = plans[key] = leaf_plan(self, parent_type, field_nodes[0])
+        if plan is not SLOW:
+            info = self.build_resolve_info(plan.field, field_nodes, parent_type, path)
+            try:
+                value = plan.resolve(source, info)
+                if type(value) in PLAIN:
+                    serialized = plan.serialize(value)
+                    if serialized is not None and serialized is not Undefined:
+                        return serialized
+                elif value is not None and value is not Undefined:
+                    if iscoroutine(value):
+                        value.close()  # not awaited here: the general way resolves it again
+                    elif not isinstance(value, Exception) and not self.is_awaitable(value):
+                        serialized = plan.serialize(value)
+                        if serialized is not None and serialized is not Undefined:
+                            return serialized
+            except Exception:  # reported by the general way, which resolves it again
+                pass
+        return super().execute_field(parent_type, source, field_nodes, path)
 
 
 def deadline_context(deadline: float, budget: float) -> type[ExecutionContext]:

@@ -1,0 +1,103 @@
+"""The project's execution context answers exactly as graphql-core's own: the same data and
+the same errors (message, path), with leaf fields completed directly where they can be."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import graphene
+import pytest
+
+from analytics_pipeline.api.gql.execution import SLOW, DeadlineContext, leaf_plan
+from graphql import ExecutionContext, execute, parse
+
+
+class Colour(graphene.Enum):
+    RED = "red"
+    GREEN = "green"
+
+
+class Item(graphene.ObjectType):
+    name = graphene.String(required=True)
+    label = graphene.String()
+    colour = graphene.Field(Colour)
+    when = graphene.DateTime(required=True)
+    missing = graphene.String(required=True)  # resolves None: an error, the item nulled
+    broken = graphene.Int()  # its resolver raises
+    not_a_number = graphene.Int()  # serialising its value fails
+    shout = graphene.String(times=graphene.Int(default_value=1))
+
+    @staticmethod
+    def resolve_label(item: dict[str, Any], info: Any) -> str:
+        return f"{item['name']} ({info.context['owner']})"
+
+    @staticmethod
+    def resolve_missing(item: dict[str, Any], info: Any) -> None:
+        return None
+
+    @staticmethod
+    def resolve_broken(item: dict[str, Any], info: Any) -> int:
+        raise ValueError("no luck")
+
+    @staticmethod
+    def resolve_not_a_number(item: dict[str, Any], info: Any) -> str:
+        return "seven"
+
+    @staticmethod
+    def resolve_shout(item: dict[str, Any], info: Any, times: int) -> str:
+        return item["name"].upper() * times
+
+
+class Query(graphene.ObjectType):
+    items = graphene.List(graphene.NonNull(Item))
+    first = graphene.Field(Item)
+
+    @staticmethod
+    def resolve_items(root: None, info: Any) -> list[dict[str, Any]]:
+        when = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+        return [{"name": f"item-{i}", "colour": "red", "when": when} for i in range(3)]
+
+    @staticmethod
+    def resolve_first(root: None, info: Any) -> dict[str, Any]:
+        return Query.resolve_items(root, info)[0]
+
+
+SCHEMA = graphene.Schema(query=Query).graphql_schema
+
+
+def run(text: str, context_class: type[ExecutionContext]) -> tuple[Any, list[tuple[str, Any]]]:
+    result = execute(
+        SCHEMA, parse(text), context_value={"owner": "ops"}, execution_context_class=context_class
+    )
+    errors = sorted((e.message, e.path) for e in result.errors or [])
+    return result.data, errors
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{ items { name label colour when __typename shout(times: 2) } }",
+        "{ first { name missing } }",
+        "{ items { name broken notANumber } }",
+        "{ a: first { n: name c: colour } b: first { name @skip(if: true) label } }",
+    ],
+)
+def test_answers_as_graphql_core_does(text: str) -> None:
+    ours = run(text, DeadlineContext)
+    assert ours == run(text, ExecutionContext)
+    data, errors = ours
+    assert data is not None or errors
+
+
+def test_plain_leaves_are_completed_directly_the_rest_the_general_way() -> None:
+    context = DeadlineContext.build(SCHEMA, parse("{ first { name } }"), context_value={})
+    assert isinstance(context, DeadlineContext)
+    item = SCHEMA.type_map["Item"]
+    fields = parse("{ name label colour shout(times: 2) first { name } }").definitions[0]
+    nodes = {node.name.value: node for node in fields.selection_set.selections}  # type: ignore[attr-defined]
+    assert leaf_plan(context, item, nodes["name"]) is not SLOW
+    assert leaf_plan(context, item, nodes["label"]) is not SLOW  # a custom resolver
+    assert leaf_plan(context, item, nodes["colour"]) is not SLOW  # an enum
+    assert leaf_plan(context, item, nodes["shout"]) is SLOW  # arguments
+    assert leaf_plan(context, SCHEMA.query_type, nodes["first"]) is SLOW  # an object
