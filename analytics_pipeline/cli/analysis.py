@@ -19,8 +19,8 @@ from analytics_pipeline.cli.context import (
 )
 
 # What one core carries at 5 fps with the default detector and ANPR, half the cameras busy
-# (benchmarks/analyzer.py, cameras_sustained_5fps_default: 8 on 2 cores; 16 with ANPR off).
-CAMERAS_PER_CORE = 4
+# (benchmarks/analyzer.py, cameras_sustained_5fps_default: 16 on 2 cores, as with ANPR off).
+CAMERAS_PER_CORE = 8
 
 
 def _check_detector(state: Context) -> None:
