@@ -22,6 +22,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from analytics_pipeline.api import inputs
 from analytics_pipeline.api.auth import has_valid_key, may_read
 from analytics_pipeline.api.gql.execution import Answer, GraphQLRequest, answer
+from analytics_pipeline.api.responses import FastJSONResponse
 from analytics_pipeline.api.state import AppState
 
 DEFAULT_TIME_BUDGET_SECONDS = 10.0
@@ -135,4 +136,4 @@ async def graphql_endpoint(request: Request) -> Response:
             )
     except TimeoutError:
         return _errors(503, f"the request took longer than {budget:g} s")
-    return JSONResponse(result.body, status_code=result.status)
+    return FastJSONResponse(result.body, status_code=result.status)

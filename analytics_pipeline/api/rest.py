@@ -8,7 +8,6 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
-import orjson
 from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -23,18 +22,12 @@ from analytics_pipeline.api.deletion import delete_event
 from analytics_pipeline.api.gql import plates
 from analytics_pipeline.api.images import serve_snapshot
 from analytics_pipeline.api.middleware import REPORT_CSP
+from analytics_pipeline.api.responses import FastJSONResponse
 from analytics_pipeline.cameras import Camera, CameraInput
 from analytics_pipeline.eventlog import EventFilter
 from analytics_pipeline.events import StoredEvent, describe_errors, snapshot_url, validate_camera_id
 
 _cameras_adapter = TypeAdapter(list[CameraInput])
-
-
-class FastJSONResponse(JSONResponse):
-    """JSONResponse encoded with orjson (the same JSON, UTF-8, a fraction of the time)."""
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
 
 
 def event_json(event: StoredEvent) -> dict[str, Any]:
