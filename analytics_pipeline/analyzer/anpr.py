@@ -47,6 +47,7 @@ from analytics_pipeline.analyzer.plate_tracker import (
     SETTLED_READS,
     PlateTracker,
     VehiclePlates,
+    centre,
     closest,
     iou,
 )
@@ -96,8 +97,14 @@ def unexplained_motion(
     for d in detections:
         grow_x, grow_y = GROWN * (d.x2 - d.x1), GROWN * (d.y2 - d.y1)
         x1, y1 = max(0, int((d.x1 - grow_x) / scale)), max(0, int((d.y1 - grow_y) / scale))
-        residual[y1 : int((d.y2 + grow_y) / scale) + 1, x1 : int((d.x2 + grow_x) / scale) + 1] = 0
+        y2, x2 = max(0, int((d.y2 + grow_y) / scale) + 1), max(0, int((d.x2 + grow_x) / scale) + 1)
+        residual[y1:y2, x1:x2] = 0
     return residual
+
+
+def holds(region: Region, point: tuple[float, float]) -> bool:
+    """Whether ``point`` lies inside ``region``."""
+    return region[0] <= point[0] <= region[2] and region[1] <= point[1] <= region[3]
 
 
 def fallback_region(region: Region) -> bool:
@@ -110,8 +117,9 @@ def fallback_region(region: Region) -> bool:
 class Anpr:
     """One camera's ANPR over time: reads grouped per vehicle, finished vehicles handed out.
 
-    ``by_vehicle``: the detector's vehicle tracks are read (step 2) and motion regions only
-    where no detection covers them; otherwise every motion region is searched (step 3). A
+    ``by_vehicle``: the detector's vehicle tracks are read (step 2), and the motion no
+    detection explains once a second, but for spots searched in vain lately; otherwise every
+    motion region is searched (step 3). A
     finished vehicle whose plate was handed out for a vehicle seen until shortly before is that
     vehicle again (a track broken in two) and is not handed out twice.
     """
@@ -126,7 +134,7 @@ class Anpr:
         self.plates = PlateTracker()
         self.last_pass: datetime | None = None
         self.last_fallback: datetime | None = None
-        self.vain: list[tuple[Region, datetime]] = []  # fallback regions read in vain, until
+        self.vain: list[tuple[Region, datetime]] = []  # (region searched in vain, skipped until)
         self.fruitless: dict[int, int] = {}  # vehicle track -> reads in a row without a plate
         self.next_try: dict[int, datetime] = {}  # vehicle track -> when it is read again
         self.handed_out: dict[str, datetime] = {}  # plate -> when its vehicle was last seen
@@ -183,10 +191,12 @@ class Anpr:
                 self.last_fallback = frame.moment
         regions = [r for r in regions if not self.plates.only_settled_in(r, frame.moment)]
         if room > 0 and (regions or plate_boxes):
-            read = self._by_motion(frame, plate_boxes, regions, room)
-            if fallback and not read:
+            searched, read = self._by_motion(frame, plate_boxes, regions, room)
+            if fallback:
                 until = frame.moment + timedelta(seconds=VAIN_SECONDS)
-                self.vain += [(r, until) for r in regions[:room]]
+                self.vain += [
+                    (r, until) for r in searched if not any(holds(r, centre(b)) for b in read)
+                ]
 
     def _by_vehicle(
         self, frame: Frame, vehicles: list[Detection], plate_boxes: list[Detection]
@@ -251,22 +261,24 @@ class Anpr:
 
     def _by_motion(
         self, frame: Frame, plate_boxes: list[Detection], regions: list[Region], room: int
-    ) -> int:
-        """Read the plate boxes and the plate lines in the regions; how many plates were read."""
+    ) -> tuple[list[Region], list[Region]]:
+        """Read the plate boxes and the plate lines in the regions (as many as ``room`` leaves
+        after the plate boxes): the regions searched, and the boxes of the plates read."""
         height, width = frame.image.shape[:2]
         found: list[TextLine | Detection] = [
             d for d in plate_boxes if clear_of_edges(box_of(d), width, height)
         ][:room]
         room -= len(found)
-        if regions and room > 0:
-            lines = self.reader.lines_in(frame.image, regions[:room])
+        searched = regions[:room] if room > 0 else []
+        if searched:
+            lines = self.reader.lines_in(frame.image, searched)
             found += [
                 line
                 for line in lines
                 if all(coverage(line.box, [d]) < 0.3 for d in found if isinstance(d, Detection))
             ]
         boxes = [box_of(f) if isinstance(f, Detection) else f.box for f in found]
-        plates_read = 0
+        read_boxes: list[Region] = []
         for item, box, track in zip(
             found, boxes, self.plates.match(boxes, frame.moment), strict=True
         ):
@@ -278,7 +290,7 @@ class Anpr:
                 if track is not None:
                     self.plates.seen(track, box, frame.moment)
                 continue
-            plates_read += 1
+            read_boxes.append(box)
             vehicle = self._agreeing_vehicle(read.text) if self.by_vehicle else None
             if vehicle is not None:  # a tracked vehicle's plate, found outside its box
                 if track is not None and track.agrees(read.text):
@@ -287,7 +299,7 @@ class Anpr:
                 self._add(vehicle, frame, read, None)
                 continue
             self._to_plate_track(frame, read, box, track)
-        return plates_read
+        return searched, read_boxes
 
     def _to_plate_track(
         self, frame: Frame, read: PlateRead, box: Region, track: VehiclePlates | None

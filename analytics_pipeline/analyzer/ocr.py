@@ -61,6 +61,7 @@ class RapidOcrEngine:
         warm_up(self)  # loads both models
         for model in (self.engine.text_det, self.engine.text_rec):
             model.session.session = _quiet_session(model.session.session)
+        warm_up(self)
 
     def detect(self, image: np.ndarray) -> list[np.ndarray]:
         with self.lock:
@@ -79,13 +80,19 @@ class RapidOcrEngine:
 
 
 def _quiet_session(session: ort.InferenceSession) -> ort.InferenceSession:
-    """``session``'s model again with :func:`quiet_session_options`: RapidOCR builds its
-    sessions with onnxruntime's defaults, whose spinning pool threads doubled the CPU a text
-    detection costs (50 against 27 ms) and starve the other cameras' threads."""
+    """``session``'s model again with :func:`quiet_session_options` (its memory arena setting
+    and its providers kept): RapidOCR builds its sessions with onnxruntime's defaults, whose
+    spinning pool threads tripled the CPU a text detection costs (56 against 19 ms) and starve
+    the other cameras' threads."""
+    options = quiet_session_options(OCR_THREADS)
+    options.enable_cpu_mem_arena = session.get_session_options().enable_cpu_mem_arena
+    providers = session.get_providers()
+    provider_options = session.get_provider_options()
     return ort.InferenceSession(
         session._model_path,  # RapidOCR (pinned) keeps no other handle on the file
-        sess_options=quiet_session_options(OCR_THREADS),
-        providers=session.get_providers(),
+        sess_options=options,
+        providers=providers,
+        provider_options=[provider_options.get(name, {}) for name in providers],
     )
 
 

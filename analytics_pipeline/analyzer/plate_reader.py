@@ -22,7 +22,7 @@ from analytics_pipeline.analyzer.plate_finder import (
     read_box,
     read_line,
 )
-from analytics_pipeline.analyzer.plate_tracker import iou
+from analytics_pipeline.analyzer.plate_tracker import centre, iou
 from analytics_pipeline.analyzer.types import PLATE_CLASSES, VEHICLE_CLASSES, Detection, PlateRead
 
 Region = tuple[float, float, float, float]
@@ -33,10 +33,6 @@ MIN_BLOB_PIXELS = 24  # of the downscaled motion mask: smaller blobs are noise
 def box_of(d: Detection) -> Region:
     """A detection's (x1, y1, x2, y2)."""
     return d.x1, d.y1, d.x2, d.y2
-
-
-def _centre(box: tuple[float, float, float, float]) -> tuple[float, float]:
-    return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
 
 
 def owner(point: tuple[float, float], vehicles: Sequence[Detection]) -> Detection | None:
@@ -147,7 +143,7 @@ class PlateReader:
                 lines = find_lines(
                     self.ocr, frame, box_of(vehicle), vehicle_width=vehicle.x2 - vehicle.x1
                 )
-                lines = [line for line in lines if owner(_centre(line.box), vehicles) is vehicle]
+                lines = [line for line in lines if owner(centre(line.box), vehicles) is vehicle]
                 reads = [self.read(frame, line) for line in lines[:READS_PER_VEHICLE]]
             good = [r for r in reads if r is not None]
             if good:

@@ -110,7 +110,7 @@ def same_plate(a: str, b: str) -> bool:
     return min(len(a), len(b)) >= 4 and (a[:4] == b[:4] or a[-4:] == b[-4:])
 
 
-def _centre(box: Box) -> tuple[float, float]:
+def centre(box: Box) -> tuple[float, float]:
     return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
 
 
@@ -151,7 +151,7 @@ class PlateTracker:
         None when it cannot be that plate."""
         assert track.box is not None
         ex, ey = self._expected(track, moment)
-        bx, by = _centre(box)
+        bx, by = centre(box)
         width = max(track.box[2] - track.box[0], box[2] - box[0], 1.0)
         distance = ((bx - ex) ** 2 + (by - ey) ** 2) ** 0.5 / width
         if iou(track.box, box) > 0.1:
@@ -192,7 +192,7 @@ class PlateTracker:
         elif track.box is not None and track.last_seen is not None:
             dt = (moment - track.last_seen).total_seconds()
             if dt > 0:
-                (ox, oy), (nx, ny) = _centre(track.box), _centre(box)
+                (ox, oy), (nx, ny) = centre(track.box), centre(box)
                 track.velocity = ((nx - ox) / dt, (ny - oy) / dt)
         track.box, track.last_seen = box, moment
         return track
@@ -214,7 +214,7 @@ class PlateTracker:
         """Where ``track``'s plate centre is expected at ``moment``."""
         assert track.box is not None and track.last_seen is not None
         dt = (moment - track.last_seen).total_seconds()
-        cx, cy = _centre(track.box)
+        cx, cy = centre(track.box)
         return cx + track.velocity[0] * dt, cy + track.velocity[1] * dt
 
     def ended(self, moment: datetime) -> list[VehiclePlates]:

@@ -156,10 +156,12 @@ def create_app(settings: Settings) -> Starlette:
         hub.start()
         # What start-up built (schema, models, libraries) lives as long as the process: kept
         # out of the collector's full passes, which otherwise walk it under load (p99 latency).
+        gc.collect()
         gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             await watch.stop()
             app.state.subscriptions.close()
             await hub.stop()

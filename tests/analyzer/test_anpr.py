@@ -218,6 +218,18 @@ def test_the_fallback_skips_explained_motion_and_spots_searched_in_vain(rapidocr
     assert len(next(iter(anpr.plates.tracks.values())).reads) == 3
 
 
+def test_only_spots_searched_are_remembered_as_searched_in_vain(rapidocr) -> None:
+    """A detector's plate box takes a region of the frame's budget first: of two unexplained
+    motion regions only the larger is then searched, and only it is left alone for a while."""
+    image = background(640, 360, np.random.default_rng(9))
+    plate = Detection(300, 300, 360, 315, "licence_plate", 0.8)  # on no tracked vehicle
+    mask = np.zeros((180, 320), np.uint8)
+    mask[10:60, 10:110] = mask[100:130, 200:250] = 255  # 200x100 and 100x60 frame pixels
+    anpr = Anpr(PlateReader(rapidocr, max_regions=2), by_vehicle=True)
+    anpr.process(Frame(image, 0, T0), [plate], mask)
+    assert [spot for spot, _ in anpr.vain] == [(20.0, 20.0, 220.0, 120.0)]
+
+
 def test_rapidocr_sessions_sleep_when_idle(rapidocr) -> None:
     """RapidOCR's sessions are rebuilt with one thread and no spinning (spinning pool threads
     tripled the CPU a text detection costs next to other cameras' threads)."""
@@ -225,6 +237,7 @@ def test_rapidocr_sessions_sleep_when_idle(rapidocr) -> None:
         options = model.session.session.get_session_options()
         assert options.intra_op_num_threads == 1
         assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+        assert not options.enable_cpu_mem_arena  # as RapidOCR's configuration has it
 
 
 def test_a_vehicle_seen_again_at_once_is_not_handed_out_twice(rapidocr) -> None:

@@ -3,6 +3,7 @@ the same errors (message, path), with leaf fields completed directly where they 
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +12,8 @@ import pytest
 
 from analytics_pipeline.api.gql.execution import SLOW, DeadlineContext, leaf_plan
 from graphql import ExecutionContext, execute, parse
+
+CALLS: Counter[str] = Counter()  # resolver calls, by field
 
 
 class Colour(graphene.Enum):
@@ -30,18 +33,22 @@ class Item(graphene.ObjectType):
 
     @staticmethod
     def resolve_label(item: dict[str, Any], info: Any) -> str:
+        CALLS["label"] += 1
         return f"{item['name']} ({info.context['owner']})"
 
     @staticmethod
     def resolve_missing(item: dict[str, Any], info: Any) -> None:
+        CALLS["missing"] += 1
         return None
 
     @staticmethod
     def resolve_broken(item: dict[str, Any], info: Any) -> int:
+        CALLS["broken"] += 1
         raise ValueError("no luck")
 
     @staticmethod
     def resolve_not_a_number(item: dict[str, Any], info: Any) -> str:
+        CALLS["not_a_number"] += 1
         return "seven"
 
     @staticmethod
@@ -66,12 +73,14 @@ class Query(graphene.ObjectType):
 SCHEMA = graphene.Schema(query=Query).graphql_schema
 
 
-def run(text: str, context_class: type[ExecutionContext]) -> tuple[Any, list[tuple[str, Any]]]:
+def run(text: str, context_class: type[ExecutionContext]) -> tuple[Any, list, dict[str, int]]:
+    """Data, errors (message, path) and resolver calls of one execution."""
+    CALLS.clear()
     result = execute(
         SCHEMA, parse(text), context_value={"owner": "ops"}, execution_context_class=context_class
     )
     errors = sorted((e.message, e.path) for e in result.errors or [])
-    return result.data, errors
+    return result.data, errors, dict(CALLS)
 
 
 @pytest.mark.parametrize(
@@ -86,8 +95,22 @@ def run(text: str, context_class: type[ExecutionContext]) -> tuple[Any, list[tup
 def test_answers_as_graphql_core_does(text: str) -> None:
     ours = run(text, DeadlineContext)
     assert ours == run(text, ExecutionContext)
-    data, errors = ours
-    assert data is not None or errors
+
+
+def test_errors_are_reported_once_and_resolvers_run_once() -> None:
+    data, errors, calls = run(
+        "{ items { name broken notANumber } first { name missing } }", DeadlineContext
+    )
+    assert calls == {"broken": 3, "not_a_number": 3, "missing": 1}
+    assert data == {
+        "items": [{"name": f"item-{i}", "broken": None, "notANumber": None} for i in range(3)],
+        "first": None,
+    }
+    assert [path for _, path in errors] == [
+        ["first", "missing"],
+        *(["items", i, "notANumber"] for i in range(3)),
+        *(["items", i, "broken"] for i in range(3)),
+    ]
 
 
 def test_plain_leaves_are_completed_directly_the_rest_the_general_way() -> None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from inspect import iscoroutine, iscoroutinefunction
+from inspect import iscoroutinefunction
 from typing import Any
 from uuid import UUID
 
@@ -44,6 +45,7 @@ from graphql import (
     execute,
     is_leaf_type,
     is_non_null_type,
+    located_error,
 )
 
 log = logging.getLogger(__name__)
@@ -73,15 +75,15 @@ class LeafPlan:
     """How a scalar or enum field without arguments is resolved and serialised directly."""
 
     field: GraphQLField
-    resolve: Any
-    serialize: Any
+    resolve: Callable[..., Any]
+    serialize: Callable[[Any], Any]
 
 
 SLOW = object()  # a field that graphql-core's own execute_field resolves
 PLAIN = frozenset({str, int, float, bool, dict, list, datetime, UUID})  # never awaitable
 
 
-def leaf_plan(context: ExecutionContext, parent_type: Any, node: FieldNode) -> Any:
+def leaf_plan(context: ExecutionContext, parent_type: Any, node: FieldNode) -> LeafPlan | object:
     """A :class:`LeafPlan` for a field that needs no more than resolve and serialise (a
     scalar or enum, no arguments, a synchronous resolver, no middleware), else :data:`SLOW`."""
     field = get_field_def(context.schema, parent_type, node)
@@ -103,13 +105,18 @@ class DeadlineContext(ExecutionContext):
     as a middleware would: that wraps every resolver, default ones included (about 400 calls
     for a page of 50 events, a quarter of the execution). A scalar or enum field without
     arguments (:func:`leaf_plan`) is resolved and serialised here, without graphql-core's
-    argument coercion and its generic completion (about half of a page's execution); any
-    value that is not plainly serialisable (None, an error, an awaitable) goes the general
-    way, which reports it as graphql-core does.
+    argument coercion and its generic dispatch (about half of a page's execution); a value
+    that is not plainly serialisable (None, an error, an awaitable) is completed by
+    graphql-core's ``complete_value`` and its errors handled as graphql-core does. Each
+    resolver runs once.
     """
 
     deadline: float = float("inf")
     budget: float = 0.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.leaf_plans: dict[tuple[str, int], LeafPlan | object] = {}
 
     def execute_fields(  # type: ignore[override]
         self, parent_type: Any, source_value: Any, path: Any, fields: Any
@@ -121,29 +128,39 @@ class DeadlineContext(ExecutionContext):
     def execute_field(  # type: ignore[override]
         self, parent_type: Any, source: Any, field_nodes: list[FieldNode], path: Any
     ) -> Any:
-        plans: dict[tuple[str, int], Any] = self.__dict__.setdefault("leaf_plans", {})
         key = (parent_type.name, id(field_nodes[0]))  # nodes live as long as the request
-        plan = plans.get(key)
+        plan = self.leaf_plans.get(key)
         if plan is None:
-            plan = plans[key] = leaf_plan(self, parent_type, field_nodes[0])
-        if plan is not SLOW:
-            info = self.build_resolve_info(plan.field, field_nodes, parent_type, path)
-            try:
-                value = plan.resolve(source, info)
-                if type(value) in PLAIN:
-                    serialized = plan.serialize(value)
-                    if serialized is not None and serialized is not Undefined:
-                        return serialized
-                elif value is not None and value is not Undefined:
-                    if iscoroutine(value):
-                        value.close()  # not awaited here: the general way resolves it again
-                    elif not isinstance(value, Exception) and not self.is_awaitable(value):
-                        serialized = plan.serialize(value)
-                        if serialized is not None and serialized is not Undefined:
-                            return serialized
-            except Exception:  # reported by the general way, which resolves it again
-                pass
-        return super().execute_field(parent_type, source, field_nodes, path)
+            plan = self.leaf_plans[key] = leaf_plan(self, parent_type, field_nodes[0])
+        if plan is SLOW:
+            return super().execute_field(parent_type, source, field_nodes, path)
+        # graphql-core's execute_field without argument coercion and middleware; plain values
+        # serialised at once, anything else completed (and its errors reported) as there.
+        info = self.build_resolve_info(plan.field, field_nodes, parent_type, path)
+        try:
+            value = plan.resolve(source, info)
+            if type(value) in PLAIN:
+                serialized = plan.serialize(value)
+                if serialized is not None and serialized is not Undefined:
+                    return serialized
+            elif self.is_awaitable(value):
+                return self._complete_later(plan.field, field_nodes, info, path, value)
+            return self.complete_value(plan.field.type, field_nodes, info, path, value)
+        except Exception as raw_error:
+            error = located_error(raw_error, field_nodes, path.as_list())
+            self.handle_field_error(error, plan.field.type, path)
+            return None
+
+    async def _complete_later(
+        self, field: GraphQLField, field_nodes: list[FieldNode], info: Any, path: Any, value: Any
+    ) -> Any:
+        """An awaitable leaf value awaited, then completed as graphql-core does."""
+        try:
+            return self.complete_value(field.type, field_nodes, info, path, await value)
+        except Exception as raw_error:
+            error = located_error(raw_error, field_nodes, path.as_list())
+            self.handle_field_error(error, field.type, path)
+            return None
 
 
 def deadline_context(deadline: float, budget: float) -> type[ExecutionContext]:
