@@ -1,13 +1,15 @@
 """Query latency of the API against the same SQL run directly, at a stated data size.
 
-    python benchmarks/api.py [--events 1000000] [--requests 200]
+    python benchmarks/api.py [--events 1000000] [--requests 500]
     python benchmarks/api.py --probes [--events 10000] [--live-clients 200]
 
 Loads N events (16 cameras, 4 types, spread over 10 days) into a throwaway database with COPY,
 starts `analytics-pipeline serve` on it, and prints p50/p99 latency of
   * the events query (one camera, one day, page of 50): GraphQL, REST, direct SQL;
   * the stats query (one camera, one day): GraphQL, REST, direct SQL;
-with the ratios API/SQL. Requests go one at a time over loopback HTTP.
+with the ratios API/SQL. Requests go one at a time over loopback HTTP, the three ways side by
+side (a round of one request each, the order rotating), so that a busy moment of the machine
+falls on all of them.
 
 ``--probes`` instead serves with the hardened uvicorn settings (``api/server.py``) and measures
 the security probes of issue 21: a 24-fragment "bomb" refused while ``/health`` is polled,
@@ -86,18 +88,29 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.99) - 1] * 1000
 
 
-def measure(name: str, call: Callable[[random.Random], None], requests: int) -> tuple[float, float]:
-    rng = random.Random(7)
-    for _ in range(10):  # warm-up
-        call(rng)
-    samples = []
-    for _ in range(requests):
-        began = time.perf_counter()
-        call(rng)
-        samples.append(time.perf_counter() - began)
-    p50, p99 = percentiles(samples)
-    print(f"  {name:<10} p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
-    return p50, p99
+def measure(
+    calls: dict[str, Callable[[random.Random], None]], requests: int
+) -> dict[str, tuple[float, float]]:
+    """p50 and p99 milliseconds of each call, measured side by side: round after round, each
+    call once a round (the order rotating), so that all of them see the same machine; each
+    call asks for the same sequence of camera-days."""
+    rngs = {name: random.Random(7) for name in calls}
+    for name, call in calls.items():
+        for _ in range(10):  # warm-up
+            call(rngs[name])
+    rngs = {name: random.Random(7) for name in calls}
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    names = list(calls)
+    for round_number in range(requests):
+        shift = round_number % len(names)
+        for name in names[shift:] + names[:shift]:
+            began = time.perf_counter()
+            calls[name](rngs[name])
+            samples[name].append(time.perf_counter() - began)
+    figures = {name: percentiles(values) for name, values in samples.items()}
+    for name, (p50, p99) in figures.items():
+        print(f"  {name:<10} p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
+    return figures
 
 
 def one_camera_day(rng: random.Random) -> tuple[str, datetime, datetime]:
@@ -220,7 +233,7 @@ async def probe_live(base: str, stream: str, clients: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--probes", action="store_true", help="the security probes instead")
     parser.add_argument("--live-clients", type=int, default=200)
     args = parser.parse_args()
@@ -342,11 +355,10 @@ def main() -> None:
                     conn.execute(query("event_stats"), params, prepare=False).fetchall()
 
             print(f"events query (one camera, one day, page of 50), {args.requests} requests:")
-            sql, gql_events, rest = (
-                measure("SQL", sql_events, args.requests),
-                measure("GraphQL", graphql_events, args.requests),
-                measure("REST", rest_events, args.requests),
+            figures = measure(
+                {"SQL": sql_events, "GraphQL": graphql_events, "REST": rest_events}, args.requests
             )
+            sql, gql_events, rest = figures["SQL"], figures["GraphQL"], figures["REST"]
             print(
                 f"  p50 ratio: GraphQL/SQL {gql_events[0] / sql[0]:.1f}x, "
                 f"REST/SQL {rest[0] / sql[0]:.1f}x (REST also counts the total)"
@@ -356,11 +368,10 @@ def main() -> None:
                 "rest_p99_vs_sql_p99": round(rest[1] / sql[1], 2),
             }
             print(f"stats (one camera, one day), {args.requests} requests:")
-            sql, gql_stats, rest = (
-                measure("SQL", sql_stats, args.requests),
-                measure("GraphQL", graphql_stats, args.requests),
-                measure("REST", rest_stats, args.requests),
+            figures = measure(
+                {"SQL": sql_stats, "GraphQL": graphql_stats, "REST": rest_stats}, args.requests
             )
+            sql, gql_stats, rest = figures["SQL"], figures["GraphQL"], figures["REST"]
             print(
                 f"  p50 ratio: GraphQL/SQL {gql_stats[0] / sql[0]:.1f}x, "
                 f"REST/SQL {rest[0] / sql[0]:.1f}x"
