@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -154,14 +153,9 @@ def create_app(settings: Settings) -> Starlette:
         await watch.first_look(settings.database_url)
         watch.start()
         hub.start()
-        # What start-up built (schema, models, libraries) lives as long as the process: kept
-        # out of the collector's full passes, which otherwise walk it under load (p99 latency).
-        gc.collect()
-        gc.freeze()
         try:
             yield
         finally:
-            gc.unfreeze()
             await watch.stop()
             app.state.subscriptions.close()
             await hub.stop()
