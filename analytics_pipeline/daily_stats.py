@@ -234,6 +234,12 @@ def compute_day(pool: ConnectionPool, day: date) -> DayStats:
     return compute_range(pool, day, day)[0][0]
 
 
+def as_columns(rows: list[tuple[Any, ...]], names: tuple[str, ...]) -> dict[str, list[Any]]:
+    """Rows as one list per column, keyed by ``names`` (the array parameters of an
+    ``unnest`` insert)."""
+    return {name: [row[i] for row in rows] for i, name in enumerate(names)}
+
+
 def write_days(pool: ConnectionPool, days: list[DayStats], snapshot: str | None = None) -> None:
     """Replace the derived rows of the range ``days`` covers (one transaction); with the
     ``snapshot`` their read was taken after, clear the stale marks that read saw."""
@@ -247,22 +253,11 @@ def write_days(pool: ConnectionPool, days: list[DayStats], snapshot: str | None 
         conn.execute(query("delete_daily_stats_range"), bounds)
         conn.execute(
             query("insert_daily_counts"),
-            {
-                "days": [k[0] for k in keys],
-                "camera_ids": [k[1] for k in keys],
-                "event_types": [k[2] for k in keys],
-                "events": [k[3] for k in keys],
-            },
+            as_columns(keys, ("days", "camera_ids", "event_types", "events")),
         )
         conn.execute(
             query("insert_daily_line_counts"),
-            {
-                "days": [k[0] for k in crossings],
-                "camera_ids": [k[1] for k in crossings],
-                "lines": [k[2] for k in crossings],
-                "directions": [k[3] for k in crossings],
-                "crossings": [k[4] for k in crossings],
-            },
+            as_columns(crossings, ("days", "camera_ids", "lines", "directions", "crossings")),
         )
         conn.execute(
             query("insert_daily_stats"),

@@ -164,16 +164,20 @@ class Anpr:
             plate_boxes = [p for p in plate_boxes if owner(p.centre, vehicles) is None]
         room = self.reader.max_regions - (self.reader.regions - before)
         height, width = frame.image.shape[:2]
+        fallback = self.by_vehicle and not warming_up
+        due = not fallback or (
+            self.last_fallback is None
+            or (frame.moment - self.last_fallback).total_seconds() >= FALLBACK_SECONDS
+        )
         regions: list[Region] = []
         if warming_up:  # every other pass: the whole frame costs several regions
             self.warm_up_passes += 1
             if self.warm_up_passes % 2:
                 regions = [(0.0, 0.0, float(width), float(height))]
-        elif motion_mask is not None:
+        elif motion_mask is not None and due:
             if self.by_vehicle:  # a safety net for vehicles the detector missed
                 motion_mask = unexplained_motion(motion_mask, detections, frame.image.shape)
             regions = motion_regions(motion_mask, frame.image.shape, self.reader.max_regions)
-        fallback = self.by_vehicle and not warming_up
         if fallback:
             self.vain = [(r, until) for r, until in self.vain if frame.moment < until]
             regions = [
@@ -181,13 +185,7 @@ class Anpr:
                 for r in regions
                 if fallback_region(r) and all(iou(r, spot) < VAIN_IOU for spot, _ in self.vain)
             ][:FALLBACK_REGIONS]
-            if (
-                regions
-                and self.last_fallback is not None
-                and ((frame.moment - self.last_fallback).total_seconds() < FALLBACK_SECONDS)
-            ):
-                regions = []
-            elif regions:
+            if regions:
                 self.last_fallback = frame.moment
         regions = [r for r in regions if not self.plates.only_settled_in(r, frame.moment)]
         if room > 0 and (regions or plate_boxes):
