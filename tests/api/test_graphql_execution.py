@@ -3,14 +3,24 @@ the same errors (message, path), with leaf fields completed directly where they 
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any
 
 import graphene
+import pydantic
 import pytest
+from graphql.pyutils import is_awaitable as graphql_is_awaitable
 
-from analytics_pipeline.api.gql.execution import SLOW, DeadlineContext, leaf_plan
+from analytics_pipeline.api.gql.execution import (
+    SLOW,
+    DeadlineContext,
+    LeafPlan,
+    is_awaitable,
+    leaf_plan,
+)
 from graphql import ExecutionContext, execute, parse
 
 CALLS: Counter[str] = Counter()  # resolver calls, by field
@@ -30,6 +40,14 @@ class Item(graphene.ObjectType):
     broken = graphene.Int()  # its resolver raises
     not_a_number = graphene.Int()  # serialising its value fails
     shout = graphene.String(times=graphene.Int(default_value=1))
+    later = graphene.String()  # its (synchronous) resolver returns an awaitable
+
+    @staticmethod
+    def resolve_later(item: dict[str, Any], info: Any) -> Awaitable[str]:
+        async def value() -> str:
+            return item["name"] + " later"
+
+        return value()
 
     @staticmethod
     def resolve_label(item: dict[str, Any], info: Any) -> str:
@@ -74,11 +92,18 @@ SCHEMA = graphene.Schema(query=Query).graphql_schema
 
 
 def run(text: str, context_class: type[ExecutionContext]) -> tuple[Any, list, dict[str, int]]:
-    """Data, errors (message, path) and resolver calls of one execution."""
+    """Data, errors (message, path) and resolver calls of one execution (the project's
+    context with the project's ``is_awaitable``, as ``answer`` runs it)."""
     CALLS.clear()
     result = execute(
-        SCHEMA, parse(text), context_value={"owner": "ops"}, execution_context_class=context_class
+        SCHEMA,
+        parse(text),
+        context_value={"owner": "ops"},
+        execution_context_class=context_class,
+        is_awaitable=is_awaitable if context_class is DeadlineContext else None,
     )
+    if graphql_is_awaitable(result):
+        result = asyncio.run(result)  # type: ignore[arg-type]
     errors = sorted((e.message, e.path) for e in result.errors or [])
     return result.data, errors, dict(CALLS)
 
@@ -90,6 +115,7 @@ def run(text: str, context_class: type[ExecutionContext]) -> tuple[Any, list, di
         "{ first { name missing } }",
         "{ items { name broken notANumber } }",
         "{ a: first { n: name c: colour } b: first { name @skip(if: true) label } }",
+        "{ items { name later } }",
     ],
 )
 def test_answers_as_graphql_core_does(text: str) -> None:
@@ -119,8 +145,32 @@ def test_plain_leaves_are_completed_directly_the_rest_the_general_way() -> None:
     item = SCHEMA.type_map["Item"]
     fields = parse("{ name label colour shout(times: 2) first { name } }").definitions[0]
     nodes = {node.name.value: node for node in fields.selection_set.selections}  # type: ignore[attr-defined]
-    assert leaf_plan(context, item, nodes["name"]) is not SLOW
-    assert leaf_plan(context, item, nodes["label"]) is not SLOW  # a custom resolver
+    name, label = leaf_plan(context, item, nodes["name"]), leaf_plan(context, item, nodes["label"])
+    assert isinstance(name, LeafPlan) and not name.needs_info  # graphene's default resolver
+    assert isinstance(label, LeafPlan) and label.needs_info  # a custom resolver
     assert leaf_plan(context, item, nodes["colour"]) is not SLOW  # an enum
     assert leaf_plan(context, item, nodes["shout"]) is SLOW  # arguments
     assert leaf_plan(context, SCHEMA.query_type, nodes["first"]) is SLOW  # an object
+
+
+def test_is_awaitable_answers_as_graphql_core_does() -> None:
+    class Model(pydantic.BaseModel):
+        x: int = 1
+
+    class Later:
+        def __await__(self) -> Any:
+            yield
+
+    async def coroutine() -> int:
+        return 1
+
+    running, loop = coroutine(), asyncio.new_event_loop()
+    values = [None, "a", 1, 2.5, True, {}, [], Model(), datetime.now(UTC), Later()]
+    values += [running, loop.create_future(), (x for x in [])]
+    try:
+        answers = [is_awaitable(v) for v in values]
+        assert answers == [graphql_is_awaitable(v) for v in values]
+        assert answers[-4:] == [True, True, True, False]
+    finally:
+        running.close()
+        loop.close()

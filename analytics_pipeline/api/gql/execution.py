@@ -14,15 +14,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
+from functools import cache, partial
 from inspect import iscoroutinefunction
+from types import CoroutineType, GeneratorType
 from typing import Any
 from uuid import UUID
 
+from graphene.types.resolver import attr_resolver, dict_or_attr_resolver, dict_resolver
 from graphql.execution.collect_fields import collect_fields
 from graphql.execution.execute import ExecutionContext, get_field_def
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Undefined
+from graphql.pyutils import is_awaitable as graphql_is_awaitable
 
 from analytics_pipeline.api.gql.context import GraphQLContext
 from analytics_pipeline.api.gql.documents import (
@@ -72,15 +75,32 @@ class Answer:
 
 @dataclass(frozen=True)
 class LeafPlan:
-    """How a scalar or enum field without arguments is resolved and serialised directly."""
+    """How a scalar or enum field without arguments is resolved and serialised directly.
+    ``needs_info``: false for graphene's default resolvers, which read an attribute or a key
+    and never look at the resolve info (so none is built unless the value needs completing)."""
 
     field: GraphQLField
     resolve: Callable[..., Any]
     serialize: Callable[[Any], Any]
+    needs_info: bool = True
 
 
 SLOW = object()  # a field that graphql-core's own execute_field resolves
 PLAIN = frozenset({str, int, float, bool, dict, list, datetime, UUID})  # never awaitable
+INFO_BLIND = frozenset({attr_resolver, dict_or_attr_resolver, dict_resolver})
+
+
+@cache
+def _may_await(kind: type) -> bool:
+    return issubclass(kind, CoroutineType | GeneratorType) or hasattr(kind, "__await__")
+
+
+def is_awaitable(value: Any) -> bool:
+    """graphql-core's ``is_awaitable``, answered from the value's type for the types whose
+    instances never are (nearly every result): graphql-core asks it of every field's value,
+    and its ``hasattr(value, "__await__")`` on a pydantic model raises and catches an
+    AttributeError each time."""
+    return _may_await(type(value)) and graphql_is_awaitable(value)
 
 
 def leaf_plan(context: ExecutionContext, parent_type: Any, node: FieldNode) -> LeafPlan | object:
@@ -94,7 +114,7 @@ def leaf_plan(context: ExecutionContext, parent_type: Any, node: FieldNode) -> L
     function = resolve.func if isinstance(resolve, partial) else resolve
     if not is_leaf_type(named) or iscoroutinefunction(function):
         return SLOW
-    return LeafPlan(field, resolve, named.serialize)
+    return LeafPlan(field, resolve, named.serialize, needs_info=function not in INFO_BLIND)
 
 
 class DeadlineContext(ExecutionContext):
@@ -136,14 +156,18 @@ class DeadlineContext(ExecutionContext):
             return super().execute_field(parent_type, source, field_nodes, path)
         # graphql-core's execute_field without argument coercion and middleware; plain values
         # serialised at once, anything else completed (and its errors reported) as there.
-        info = self.build_resolve_info(plan.field, field_nodes, parent_type, path)
+        info = None
         try:
+            if plan.needs_info:
+                info = self.build_resolve_info(plan.field, field_nodes, parent_type, path)
             value = plan.resolve(source, info)
             if type(value) in PLAIN:
                 serialized = plan.serialize(value)
                 if serialized is not None and serialized is not Undefined:
                     return serialized
-            elif self.is_awaitable(value):
+            if info is None:
+                info = self.build_resolve_info(plan.field, field_nodes, parent_type, path)
+            if self.is_awaitable(value):
                 return self._complete_later(plan.field, field_nodes, info, path, value)
             return self.complete_value(plan.field.type, field_nodes, info, path, value)
         except Exception as raw_error:
@@ -241,6 +265,7 @@ def answer(state: AppState, request: GraphQLRequest, deadline: float, budget: fl
         variable_values=request.variables,
         operation_name=request.operation_name,
         execution_context_class=deadline_context(deadline, budget),
+        is_awaitable=is_awaitable,
     )
     return Answer(200, result_body(result, production))
 
