@@ -7,11 +7,14 @@ Paddle's format (every folder is given, so PaddleOCR never downloads one).
 Detection runs on the image as given (no up- or down-scaling inside the engine: the caller
 sizes each region), so its cost is the region's pixels. Each engine serialises its calls: the
 camera threads of one analyzer share it, and neither library is safe to call from two threads.
+The camera threads of one analyzer share RapidOCR as an :class:`OcrPool` of
+:data:`RAPIDOCR_INSTANCES` engines, so that as many calls run at once.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import threading
 from pathlib import Path
 from typing import Protocol
@@ -25,6 +28,10 @@ DET_LIMIT_SIDE = 2000  # the engines' own resizing only ever shrinks images past
 # One intra-op thread: calls are serialised and short (a region, a line), and the analyzer's
 # other threads need the other cores (a text detection: 19 ms CPU with one thread, 25 with two).
 OCR_THREADS = 1
+# RapidOCR engines an analyzer's cameras share: one per core (at most 4). With one, the camera
+# threads queued for it: at 12 cameras a quarter of their time went waiting for the engine
+# while the machine's cores were not busy, and frames fell late. Each more engine holds ~65 MB.
+RAPIDOCR_INSTANCES = max(1, min(4, os.cpu_count() or 1))
 
 
 class OcrEngine(Protocol):
@@ -160,10 +167,40 @@ def warm_up(engine: OcrEngine) -> None:
     engine.read(image[16:48])
 
 
+class OcrPool:
+    """Several engines of one kind behind the :class:`OcrEngine` interface: each call runs on
+    a free engine (waiting for one when all are busy), so calls from several threads run at
+    once, one per engine."""
+
+    def __init__(self, engines: list[OcrEngine]) -> None:
+        if not engines:
+            raise ValueError("an OCR pool needs at least one engine")
+        self.name = engines[0].name
+        self.engines = engines
+        self.free: queue.SimpleQueue[OcrEngine] = queue.SimpleQueue()
+        for engine in engines:
+            self.free.put(engine)
+
+    def detect(self, image: np.ndarray) -> list[np.ndarray]:
+        engine = self.free.get()
+        try:
+            return engine.detect(image)
+        finally:
+            self.free.put(engine)
+
+    def read(self, crop: np.ndarray) -> tuple[str, float]:
+        engine = self.free.get()
+        try:
+            return engine.read(crop)
+        finally:
+            self.free.put(engine)
+
+
 def build_ocr(engine: str, paddle_model_dir: Path | None = None) -> OcrEngine | None:
-    """The configured OCR engine (OCR_ENGINE), or None for ``none``."""
+    """The configured OCR engine (OCR_ENGINE), or None for ``none``: RapidOCR as a pool of
+    :data:`RAPIDOCR_INSTANCES` engines."""
     if engine == "rapidocr":
-        return RapidOcrEngine()
+        return OcrPool([RapidOcrEngine() for _ in range(RAPIDOCR_INSTANCES)])
     if engine == "paddleocr":
         return PaddleOcrEngine(paddle_model_dir)
     return None
