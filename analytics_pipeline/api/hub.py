@@ -14,7 +14,6 @@ never looks like an outage and an outage loses nothing still in the stream.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import weakref
@@ -23,6 +22,7 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 
+from analytics_pipeline.api.bounded_queue import BoundedQueue
 from analytics_pipeline.relay import decode_message
 
 log = logging.getLogger(__name__)
@@ -65,34 +65,20 @@ def end_live_streams() -> None:
         hub.end_streams()
 
 
-class LiveClient:
-    """One live connection: a bounded queue of ready-to-send SSE frames."""
+class LiveClient(BoundedQueue):
+    """One live connection: a bounded queue of ready-to-send SSE frames. A client whose queue
+    is full is dropped (its stream ends; it reconnects and resumes from its last event id)."""
 
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[object] = asyncio.Queue(QUEUE_SIZE)
-        self.dropped = False
+        super().__init__(QUEUE_SIZE, CLOSE)
 
-    def offer(self, frame: str) -> None:
-        """Queue ``frame``; a client whose queue is full is dropped (it reconnects)."""
-        if self.dropped:
-            return
-        try:
-            self.queue.put_nowait(frame)
-        except asyncio.QueueFull:
-            self.dropped = True
-            with contextlib.suppress(asyncio.QueueEmpty):
-                self.queue.get_nowait()
-            self.queue.put_nowait(CLOSE)
+    @property
+    def dropped(self) -> bool:
+        return self.overflowed
 
     def end(self) -> None:
         """End this client's stream after what it has queued (or at once when full)."""
-        try:
-            self.queue.put_nowait(CLOSE)
-        except asyncio.QueueFull:
-            self.dropped = True
-            with contextlib.suppress(asyncio.QueueEmpty):
-                self.queue.get_nowait()
-            self.queue.put_nowait(CLOSE)
+        self.offer(CLOSE)
 
 
 Listener = Callable[[str, dict[str, str]], None]

@@ -26,6 +26,7 @@ from typing import Any
 import anyio
 
 from analytics_pipeline.api import inputs
+from analytics_pipeline.api.bounded_queue import BoundedQueue
 from analytics_pipeline.api.cursors import BadCursor, decode_cursor
 from analytics_pipeline.api.gql.context import GraphQLContext
 from analytics_pipeline.api.gql.events import filtered_query
@@ -75,28 +76,12 @@ class Operation:
 Result = tuple[tuple[int, int] | None, dict[str, Any]]  # (stream id, the `next` payload)
 
 
-class Subscriber:
-    """One subscription's bounded queue of results."""
+class Subscriber(BoundedQueue):
+    """One subscription's bounded queue of results; when full it overflows (the WebSocket
+    side tells the client, which resubscribes from its last ``after``)."""
 
     def __init__(self, size: int) -> None:
-        self.queue: asyncio.Queue[object] = asyncio.Queue(size)
-        self.overflowed = False
-
-    def offer(self, item: Result) -> None:
-        """Queue ``item``; when full the subscriber is marked overflowed and told."""
-        if self.overflowed:
-            return
-        try:
-            self.queue.put_nowait(item)
-        except asyncio.QueueFull:
-            self.overflow()
-
-    def overflow(self) -> None:
-        """Drop what is queued and leave only the overflow mark."""
-        self.overflowed = True
-        while not self.queue.empty():
-            self.queue.get_nowait()
-        self.queue.put_nowait(OVERFLOW)
+        super().__init__(size, OVERFLOW)
 
 
 def render(state: AppState, operation: Operation, items: list[Item]) -> list[Result]:
