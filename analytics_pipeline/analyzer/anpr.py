@@ -49,6 +49,7 @@ from analytics_pipeline.analyzer.plate_tracker import (
     VehiclePlates,
     centre,
     closest,
+    holds,
     iou,
 )
 from analytics_pipeline.analyzer.sources import Frame
@@ -100,11 +101,6 @@ def unexplained_motion(
         y2, x2 = max(0, int((d.y2 + grow_y) / scale) + 1), max(0, int((d.x2 + grow_x) / scale) + 1)
         residual[y1:y2, x1:x2] = 0
     return residual
-
-
-def holds(region: Region, point: tuple[float, float]) -> bool:
-    """Whether ``point`` lies inside ``region``."""
-    return region[0] <= point[0] <= region[2] and region[1] <= point[1] <= region[3]
 
 
 def fallback_region(region: Region) -> bool:

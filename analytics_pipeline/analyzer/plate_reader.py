@@ -22,7 +22,7 @@ from analytics_pipeline.analyzer.plate_finder import (
     read_box,
     read_line,
 )
-from analytics_pipeline.analyzer.plate_tracker import centre, iou
+from analytics_pipeline.analyzer.plate_tracker import centre, holds, iou
 from analytics_pipeline.analyzer.types import PLATE_CLASSES, VEHICLE_CLASSES, Detection, PlateRead
 
 Region = tuple[float, float, float, float]
@@ -38,7 +38,7 @@ def box_of(d: Detection) -> Region:
 def owner(point: tuple[float, float], vehicles: Sequence[Detection]) -> Detection | None:
     """The vehicle a plate at ``point`` is on: of the boxes holding it, the nearest vehicle's
     (its bottom lowest in the frame: it hides the ones behind it)."""
-    holding = [v for v in vehicles if v.x1 <= point[0] <= v.x2 and v.y1 <= point[1] <= v.y2]
+    holding = [v for v in vehicles if holds((v.x1, v.y1, v.x2, v.y2), point)]
     return max(holding, key=lambda v: v.y2, default=None)
 
 

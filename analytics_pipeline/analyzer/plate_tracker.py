@@ -111,10 +111,12 @@ def same_plate(a: str, b: str) -> bool:
 
 
 def centre(box: Box) -> tuple[float, float]:
+    """The middle of ``box``."""
     return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
 
 
-def _holds(region: Box, point: tuple[float, float]) -> bool:
+def holds(region: Box, point: tuple[float, float]) -> bool:
+    """Whether ``point`` lies inside ``region`` (edges included)."""
     return region[0] <= point[0] <= region[2] and region[1] <= point[1] <= region[3]
 
 
@@ -201,7 +203,7 @@ class PlateTracker:
         """Whether ``region`` holds only settled plates, seen less than
         :data:`SETTLED_RECHECK_SECONDS` ago: it is searched again only that often (enough to
         keep following them; a vehicle joining them waits that long to be read)."""
-        inside = [t for t in self.tracks.values() if _holds(region, self._expected(t, moment))]
+        inside = [t for t in self.tracks.values() if holds(region, self._expected(t, moment))]
         return bool(inside) and all(
             t.settled
             and t.last_seen is not None
