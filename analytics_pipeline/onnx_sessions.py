@@ -1,4 +1,5 @@
-"""onnxruntime session options shared by the analyzer's models (CenterNet, PP-OCR)."""
+"""onnxruntime session options shared by the analyzer's models (CenterNet, PP-OCR, YOLO
+``.onnx`` weights)."""
 
 from __future__ import annotations
 
@@ -21,3 +22,20 @@ def quiet_session_options(threads: int) -> ort.SessionOptions:
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.add_session_config_entry("session.inter_op.allow_spinning", "0")
     return options
+
+
+def quiet_copy(session: ort.InferenceSession, threads: int) -> ort.InferenceSession:
+    """``session``'s model loaded again with :func:`quiet_session_options` (its memory arena
+    setting, its providers and their options kept): for sessions a library builds with
+    onnxruntime's defaults (RapidOCR, ultralytics), whose spinning pool threads burn the
+    cores other cameras need."""
+    options = quiet_session_options(threads)
+    options.enable_cpu_mem_arena = session.get_session_options().enable_cpu_mem_arena
+    providers = session.get_providers()
+    provider_options = session.get_provider_options()
+    return ort.InferenceSession(
+        session._model_path,  # both libraries (pinned) load from a file and keep no other handle
+        sess_options=options,
+        providers=providers,
+        provider_options=[provider_options.get(name, {}) for name in providers],
+    )

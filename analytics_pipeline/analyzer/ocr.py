@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-import onnxruntime as ort
 
-from analytics_pipeline.onnx_sessions import quiet_session_options
+from analytics_pipeline.onnx_sessions import quiet_copy
 
 DET_LIMIT_SIDE = 2000  # the engines' own resizing only ever shrinks images past this side
 # One intra-op thread: calls are serialised and short (a region, a line), and the analyzer's
@@ -67,7 +66,9 @@ class RapidOcrEngine:
         self.lock = threading.Lock()
         warm_up(self)  # loads both models
         for model in (self.engine.text_det, self.engine.text_rec):
-            model.session.session = _quiet_session(model.session.session)
+            # RapidOCR builds its sessions with onnxruntime's defaults, whose spinning pool
+            # threads tripled the CPU a text detection costs (56 against 19 ms).
+            model.session.session = quiet_copy(model.session.session, OCR_THREADS)
         warm_up(self)
 
     def detect(self, image: np.ndarray) -> list[np.ndarray]:
@@ -84,23 +85,6 @@ class RapidOcrEngine:
         if not getattr(result, "txts", None):
             return "", 0.0
         return str(result.txts[0]), float(result.scores[0])
-
-
-def _quiet_session(session: ort.InferenceSession) -> ort.InferenceSession:
-    """``session``'s model again with :func:`quiet_session_options` (its memory arena setting
-    and its providers kept): RapidOCR builds its sessions with onnxruntime's defaults, whose
-    spinning pool threads tripled the CPU a text detection costs (56 against 19 ms) and starve
-    the other cameras' threads."""
-    options = quiet_session_options(OCR_THREADS)
-    options.enable_cpu_mem_arena = session.get_session_options().enable_cpu_mem_arena
-    providers = session.get_providers()
-    provider_options = session.get_provider_options()
-    return ort.InferenceSession(
-        session._model_path,  # RapidOCR (pinned) keeps no other handle on the file
-        sess_options=options,
-        providers=providers,
-        provider_options=[provider_options.get(name, {}) for name in providers],
-    )
 
 
 class PaddleOcrEngine:

@@ -24,6 +24,7 @@ from analytics_pipeline.analyzer.detector import (
     wanted_classes,
 )
 from analytics_pipeline.analyzer.media import MediaUnavailable, opencv_sample
+from analytics_pipeline.analyzer.synthetic import background, demo_street
 from analytics_pipeline.centernet import COCO_CLASSES
 from analytics_pipeline.config import ConfigError, load_settings
 from analytics_pipeline.weights import WeightsError
@@ -164,3 +165,36 @@ def test_a_camera_s_weights_must_be_a_local_file() -> None:
     assert CameraSettings(detector_weights=str(STREET_MODEL)).detector_weights
     with pytest.raises(ValidationError, match="never downloads"):
         CameraSettings(detector_weights="yolov8n.pt")
+
+
+def street_frame() -> np.ndarray:
+    """A frame of the synthetic street with cars and people in view (the model's world)."""
+    video = demo_street()
+    backdrop = background(video.width, video.height, np.random.default_rng(video.seed))
+    return video.render(video.frames // 2, backdrop)[0]
+
+
+def test_yolo_onnx_weights_run_in_a_quiet_session_and_find_what_the_pt_finds(tmp_path) -> None:
+    """ultralytics' own session for .onnx weights spins its idle pool threads (twice the CPU
+    of a frame); the detector rebuilds it to sleep when idle, with one intra-op thread."""
+    from ultralytics import YOLO
+
+    weights = tmp_path / STREET_MODEL.name
+    weights.write_bytes(STREET_MODEL.read_bytes())  # exported beside it, in tmp_path
+    onnx_weights = Path(YOLO(str(weights)).export(format="onnx", imgsz=320, dynamic=True))
+    yolo = build_detector(str(onnx_weights), min_confidence=0.4, imgsz=320, device="cpu")
+    assert isinstance(yolo, YoloDetector)
+    options = yolo.model.predictor.model.backend.session.get_session_options()
+    assert options.intra_op_num_threads == 1
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    frame = street_frame()
+    found = yolo.detect(frame)
+    expected = build_detector(str(STREET_MODEL), min_confidence=0.4, imgsz=320).detect(frame)
+    strong, expected_strong = found.conf >= 0.4, expected.conf >= 0.4
+    assert expected_strong.any()  # the frame has something in view for the model
+    assert sorted(found.cls[strong]) == sorted(expected.cls[expected_strong])
+    order = np.argsort(found.conf[strong])
+    expected_order = np.argsort(expected.conf[expected_strong])
+    assert np.allclose(
+        found.xyxy[strong][order], expected.xyxy[expected_strong][expected_order], atol=2.0
+    )
