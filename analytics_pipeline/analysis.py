@@ -65,6 +65,7 @@ def _worker(
     until_end: bool,
     relay: bool,
     since: datetime | None,
+    workers: int,
 ) -> None:
     """One worker process of ``analyze --workers N`` (module level, so that spawn can run it)."""
     os.setpgrp()  # Ctrl-C reaches the parent only, which passes one SIGTERM to each worker
@@ -77,6 +78,7 @@ def _worker(
         relay=relay,
         max_cameras=capacity,
         claimed_since=since,
+        processes=workers,
     )
     stop_on_signals(service.stop.set)
     try:
@@ -119,6 +121,7 @@ def run_workers(
                     until_end,
                     relay and i == 0,
                     since,
+                    workers,
                 ),
             )
             for i in range(workers)

@@ -8,7 +8,8 @@ Detection runs on the image as given (no up- or down-scaling inside the engine: 
 sizes each region), so its cost is the region's pixels. Each engine serialises its calls: the
 camera threads of one analyzer share it, and neither library is safe to call from two threads.
 The camera threads of one analyzer share RapidOCR as an :class:`OcrPool` of
-:data:`RAPIDOCR_INSTANCES` engines, so that as many calls run at once.
+engines (:func:`rapidocr_engines`: one per core the process has), so that as many calls run
+at once.
 """
 
 from __future__ import annotations
@@ -27,10 +28,16 @@ DET_LIMIT_SIDE = 2000  # the engines' own resizing only ever shrinks images past
 # One intra-op thread: calls are serialised and short (a region, a line), and the analyzer's
 # other threads need the other cores (a text detection: 19 ms CPU with one thread, 25 with two).
 OCR_THREADS = 1
-# RapidOCR engines an analyzer's cameras share: one per core (at most 4). With one, the camera
-# threads queued for it: at 12 cameras a quarter of their time went waiting for the engine
-# while the machine's cores were not busy, and frames fell late. Each more engine holds ~65 MB.
-RAPIDOCR_INSTANCES = max(1, min(4, os.cpu_count() or 1))
+# At most this many RapidOCR engines for an analyzer's cameras. With one, the camera threads
+# queued for it: at 12 cameras a quarter of their time went waiting for the engine while the
+# machine's cores were not busy, and frames fell late. Each more engine holds ~65 MB.
+MAX_RAPIDOCR_ENGINES = 4
+
+
+def rapidocr_engines(processes: int = 1) -> int:
+    """RapidOCR engines for one of ``processes`` analyzer processes on this machine (``analyze
+    --workers``): one per core it has, at most :data:`MAX_RAPIDOCR_ENGINES`, at least one."""
+    return max(1, min(MAX_RAPIDOCR_ENGINES, (os.cpu_count() or 1) // max(1, processes)))
 
 
 class OcrEngine(Protocol):
@@ -180,11 +187,14 @@ class OcrPool:
             self.free.put(engine)
 
 
-def build_ocr(engine: str, paddle_model_dir: Path | None = None) -> OcrEngine | None:
+def build_ocr(
+    engine: str, paddle_model_dir: Path | None = None, *, processes: int = 1
+) -> OcrEngine | None:
     """The configured OCR engine (OCR_ENGINE), or None for ``none``: RapidOCR as a pool of
-    :data:`RAPIDOCR_INSTANCES` engines."""
+    :func:`rapidocr_engines` engines (``processes``: the analyzer processes sharing the
+    machine)."""
     if engine == "rapidocr":
-        return OcrPool([RapidOcrEngine() for _ in range(RAPIDOCR_INSTANCES)])
+        return OcrPool([RapidOcrEngine() for _ in range(rapidocr_engines(processes))])
     if engine == "paddleocr":
         return PaddleOcrEngine(paddle_model_dir)
     return None

@@ -50,7 +50,9 @@ class AnalyzerService:
 
     With ``leases`` (the default) it runs only the cameras it holds a lease for, claiming up
     to ``max_cameras`` (``None``: no limit); with ``until_end`` each camera is analysed once
-    by whichever process claims it first, and a finished camera's lease is released."""
+    by whichever process claims it first, and a finished camera's lease is released.
+    ``processes``: the analyzer processes of one ``analyze --workers`` on this machine (they
+    share its cores: each builds its share of OCR engines)."""
 
     def __init__(
         self,
@@ -63,6 +65,7 @@ class AnalyzerService:
         max_cameras: int | None = None,
         leases: bool = True,
         claimed_since: datetime | None = None,
+        processes: int = 1,
     ) -> None:
         self.settings = settings
         self.realtime = realtime
@@ -95,7 +98,9 @@ class AnalyzerService:
         configure_ultralytics(settings.analyzer_threads or None)
         # A missing model is an error now, not at the first camera's first frame.
         check_detector(settings.detector_weights or None, settings.detector_device)
-        self.ocr = build_ocr(settings.ocr_engine, settings.paddleocr_rec_model_dir)
+        self.ocr = build_ocr(
+            settings.ocr_engine, settings.paddleocr_rec_model_dir, processes=processes
+        )
         self.runs: dict[str, CameraRun] = {}
         self.relay_thread: threading.Thread | None = None
         if relay:

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from analytics_pipeline.analyzer.ocr import RAPIDOCR_INSTANCES, OcrPool, build_ocr
+from analytics_pipeline.analyzer.ocr import OcrPool, build_ocr, rapidocr_engines
 from analytics_pipeline.analyzer.plate_finder import find_lines
 from analytics_pipeline.analyzer.synthetic_plates import draw_plate
 
@@ -65,7 +65,7 @@ def test_calls_from_several_threads_run_at_once_one_per_engine() -> None:
 
 def test_the_analyzer_pool_reads_plates_from_several_threads_at_once() -> None:
     pool = build_ocr("rapidocr")
-    assert isinstance(pool, OcrPool) and len(pool.engines) == RAPIDOCR_INSTANCES
+    assert isinstance(pool, OcrPool) and len(pool.engines) == rapidocr_engines()
     images = []
     for text in ("AB12CDE", "XY34ZZA", "KM56PLR", "GH78TUV"):
         image = np.full((200, 320, 3), 90, np.uint8)
@@ -83,3 +83,12 @@ def test_the_analyzer_pool_reads_plates_from_several_threads_at_once() -> None:
     with ThreadPoolExecutor(4) as threads:
         texts = list(threads.map(read, images * 2))
     assert texts == [text for text, _ in images] * 2
+
+
+def test_workers_of_one_analyzer_share_the_cores_engines(monkeypatch) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert rapidocr_engines() == 4  # at most 4 per process
+    assert rapidocr_engines(processes=8) == 2
+    assert rapidocr_engines(processes=16) == 1
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert rapidocr_engines() == 2 and rapidocr_engines(processes=4) == 1  # at least one
