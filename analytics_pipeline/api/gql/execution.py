@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache, partial
+from functools import lru_cache, partial
 from inspect import iscoroutinefunction
 from types import CoroutineType, GeneratorType
 from typing import Any
@@ -90,7 +90,7 @@ PLAIN = frozenset({str, int, float, bool, dict, list, datetime, UUID})  # never 
 INFO_BLIND = frozenset({attr_resolver, dict_or_attr_resolver, dict_resolver})
 
 
-@cache
+@lru_cache(maxsize=256)  # bounded: a class made at run time is not kept for ever
 def _may_await(kind: type) -> bool:
     return issubclass(kind, CoroutineType | GeneratorType) or hasattr(kind, "__await__")
 
