@@ -69,7 +69,13 @@ class Settings(BaseSettings):
     )
     ocr_engine: Literal["rapidocr", "paddleocr", "none"] = "rapidocr"
     paddleocr_rec_model_dir: Path | None = None
-    analyzer_threads: int = Field(default=0, ge=0, description="0: one per core.")
+    analyzer_threads: int = Field(
+        default=0,
+        ge=0,
+        description="Intra-op threads of each inference. 0: one per core for torch (.pt "
+        "weights) and CenterNet's shared session, one for each camera's session of .onnx "
+        "weights.",
+    )
     analyzer_buffer_size: int = Field(default=10_000, ge=1)
     camera_lease_seconds: float = Field(
         default=30.0,

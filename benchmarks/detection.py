@@ -149,7 +149,8 @@ def _analyze(
 ) -> tuple[RunSummary, RunSummary, datetime]:
     """Register ``cameras`` and run them: to their end, or in real time for ``seconds``;
     the run's summary, its summary ``warm_up`` seconds in (empty without one), and when the
-    cameras started (after the service was built: its models and sessions)."""
+    service started running them (after it was built: its OCR engines, the relay; each
+    camera then builds its detector and opens its source)."""
     pool = create_pool(settings.database_url, max_size=2)
     try:
         for camera in cameras:

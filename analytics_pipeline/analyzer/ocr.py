@@ -8,8 +8,8 @@ Detection runs on the image as given (no up- or down-scaling inside the engine: 
 sizes each region), so its cost is the region's pixels. Each engine serialises its calls: the
 camera threads of one analyzer share it, and neither library is safe to call from two threads.
 The camera threads of one analyzer share RapidOCR as an :class:`OcrPool` of
-engines (:func:`rapidocr_engines`: one per core the process has), so that as many calls run
-at once.
+engines (:func:`rapidocr_engines`: one per core the process may run on), so that as many
+calls run at once.
 """
 
 from __future__ import annotations
@@ -36,8 +36,10 @@ MAX_RAPIDOCR_ENGINES = 4
 
 def rapidocr_engines(processes: int = 1) -> int:
     """RapidOCR engines for one of ``processes`` analyzer processes on this machine (``analyze
-    --workers``): one per core it has, at most :data:`MAX_RAPIDOCR_ENGINES`, at least one."""
-    return max(1, min(MAX_RAPIDOCR_ENGINES, (os.cpu_count() or 1) // max(1, processes)))
+    --workers``): one per core they may run on, split between them, at most
+    :data:`MAX_RAPIDOCR_ENGINES`, at least one."""
+    cores = len(os.sched_getaffinity(0)) or 1  # a container's cpuset, not the host's cores
+    return max(1, min(MAX_RAPIDOCR_ENGINES, cores // max(1, processes)))
 
 
 class OcrEngine(Protocol):
@@ -173,6 +175,7 @@ class OcrPool:
             self.free.put(engine)
 
     def detect(self, image: np.ndarray) -> list[np.ndarray]:
+        """Text boxes of ``image``, from the first free engine."""
         engine = self.free.get()
         try:
             return engine.detect(image)
@@ -180,6 +183,7 @@ class OcrPool:
             self.free.put(engine)
 
     def read(self, crop: np.ndarray) -> tuple[str, float]:
+        """The text of one line, from the first free engine."""
         engine = self.free.get()
         try:
             return engine.read(crop)
@@ -188,13 +192,14 @@ class OcrPool:
 
 
 def build_ocr(
-    engine: str, paddle_model_dir: Path | None = None, *, processes: int = 1
+    engine: str, paddle_model_dir: Path | None = None, *, engines: int = 1
 ) -> OcrEngine | None:
-    """The configured OCR engine (OCR_ENGINE), or None for ``none``: RapidOCR as a pool of
-    :func:`rapidocr_engines` engines (``processes``: the analyzer processes sharing the
-    machine)."""
+    """The configured OCR engine (OCR_ENGINE), or None for ``none``; with ``engines`` > 1,
+    RapidOCR as an :class:`OcrPool` of that many engines (threads that call it at once)."""
     if engine == "rapidocr":
-        return OcrPool([RapidOcrEngine() for _ in range(rapidocr_engines(processes))])
+        if engines == 1:
+            return RapidOcrEngine()
+        return OcrPool([RapidOcrEngine() for _ in range(engines)])
     if engine == "paddleocr":
         return PaddleOcrEngine(paddle_model_dir)
     return None

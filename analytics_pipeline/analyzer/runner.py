@@ -24,6 +24,7 @@ from analytics_pipeline.analyzer.detector import (
     configure_ultralytics,
     describe_detector,
 )
+from analytics_pipeline.analyzer.ocr import rapidocr_engines
 from analytics_pipeline.analyzer.output import EventSink
 from analytics_pipeline.analyzer.sources import SourceError
 from analytics_pipeline.analyzer.tracker import build_tracker
@@ -99,7 +100,9 @@ class AnalyzerService:
         # A missing model is an error now, not at the first camera's first frame.
         check_detector(settings.detector_weights or None, settings.detector_device)
         self.ocr = build_ocr(
-            settings.ocr_engine, settings.paddleocr_rec_model_dir, processes=processes
+            settings.ocr_engine,
+            settings.paddleocr_rec_model_dir,
+            engines=rapidocr_engines(processes),  # the camera threads call it at once
         )
         self.runs: dict[str, CameraRun] = {}
         self.relay_thread: threading.Thread | None = None

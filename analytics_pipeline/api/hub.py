@@ -65,7 +65,7 @@ def end_live_streams() -> None:
         hub.end_streams()
 
 
-class LiveClient(BoundedQueue):
+class LiveClient(BoundedQueue[str]):
     """One live connection: a bounded queue of ready-to-send SSE frames. A client whose queue
     is full is dropped (its stream ends; it reconnects and resumes from its last event id)."""
 
@@ -74,11 +74,8 @@ class LiveClient(BoundedQueue):
 
     @property
     def dropped(self) -> bool:
+        """Whether this client was too slow and its stream is ending."""
         return self.overflowed
-
-    def end(self) -> None:
-        """End this client's stream after what it has queued (or at once when full)."""
-        self.offer(CLOSE)
 
 
 Listener = Callable[[str, dict[str, str]], None]

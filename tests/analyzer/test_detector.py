@@ -168,10 +168,11 @@ def test_a_camera_s_weights_must_be_a_local_file() -> None:
 
 
 def street_frame() -> np.ndarray:
-    """A frame of the synthetic street with cars and people in view (the model's world)."""
+    """A frame of the synthetic street with a car, its plate and a person in view (the
+    model's world; frame 75 of 300: all three found at 0.58 to 0.94 by the .pt)."""
     video = demo_street()
     backdrop = background(video.width, video.height, np.random.default_rng(video.seed))
-    return video.render(video.frames // 2, backdrop)[0]
+    return video.render(video.frames // 4, backdrop)[0]
 
 
 def test_yolo_onnx_weights_run_in_a_quiet_session_and_find_what_the_pt_finds(tmp_path) -> None:
@@ -190,11 +191,14 @@ def test_yolo_onnx_weights_run_in_a_quiet_session_and_find_what_the_pt_finds(tmp
     frame = street_frame()
     found = yolo.detect(frame)
     expected = build_detector(str(STREET_MODEL), min_confidence=0.4, imgsz=320).detect(frame)
-    strong, expected_strong = found.conf >= 0.4, expected.conf >= 0.4
-    assert expected_strong.any()  # the frame has something in view for the model
-    assert sorted(found.cls[strong]) == sorted(expected.cls[expected_strong])
-    order = np.argsort(found.conf[strong])
-    expected_order = np.argsort(expected.conf[expected_strong])
-    assert np.allclose(
-        found.xyxy[strong][order], expected.xyxy[expected_strong][expected_order], atol=2.0
-    )
+    assert (expected.conf >= 0.5).sum() >= 2  # the frame has things in view for the model
+
+    def matched(box: np.ndarray, cls: float, other) -> bool:
+        """A box of ``other`` of the same class within 2 px (the runtimes round apart)."""
+        near = np.abs(other.xyxy - box).max(axis=1) <= 2.0
+        return bool((near & (other.cls == cls) & (other.conf >= 0.3)).any())
+
+    # Every clear box of one is in the other (a box right at a cut may fall either side).
+    for one, other in ((expected, found), (found, expected)):
+        for box, cls, conf in zip(one.xyxy, one.cls, one.conf, strict=True):
+            assert conf < 0.5 or matched(box, cls, other)

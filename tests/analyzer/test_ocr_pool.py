@@ -64,8 +64,8 @@ def test_calls_from_several_threads_run_at_once_one_per_engine() -> None:
 
 
 def test_the_analyzer_pool_reads_plates_from_several_threads_at_once() -> None:
-    pool = build_ocr("rapidocr")
-    assert isinstance(pool, OcrPool) and len(pool.engines) == rapidocr_engines()
+    pool = build_ocr("rapidocr", engines=2)
+    assert isinstance(pool, OcrPool) and len(pool.engines) == 2
     images = []
     for text in ("AB12CDE", "XY34ZZA", "KM56PLR", "GH78TUV"):
         image = np.full((200, 320, 3), 90, np.uint8)
@@ -86,9 +86,14 @@ def test_the_analyzer_pool_reads_plates_from_several_threads_at_once() -> None:
 
 
 def test_workers_of_one_analyzer_share_the_cores_engines(monkeypatch) -> None:
-    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(16)))
     assert rapidocr_engines() == 4  # at most 4 per process
     assert rapidocr_engines(processes=8) == 2
     assert rapidocr_engines(processes=16) == 1
-    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})  # a 2-core cpuset
     assert rapidocr_engines() == 2 and rapidocr_engines(processes=4) == 1  # at least one
+
+
+def test_one_engine_unless_a_pool_is_asked_for() -> None:
+    single = build_ocr("rapidocr")  # the Dagster re-read: one thread
+    assert single is not None and not isinstance(single, OcrPool)

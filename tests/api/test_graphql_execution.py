@@ -41,6 +41,7 @@ class Item(graphene.ObjectType):
     not_a_number = graphene.Int()  # serialising its value fails
     shout = graphene.String(times=graphene.Int(default_value=1))
     later = graphene.String()  # its (synchronous) resolver returns an awaitable
+    nickname = graphene.String(required=True)  # no resolver, no such key: None, an error
 
     @staticmethod
     def resolve_later(item: dict[str, Any], info: Any) -> Awaitable[str]:
@@ -116,6 +117,7 @@ def run(text: str, context_class: type[ExecutionContext]) -> tuple[Any, list, di
         "{ items { name broken notANumber } }",
         "{ a: first { n: name c: colour } b: first { name @skip(if: true) label } }",
         "{ items { name later } }",
+        "{ items { name } first { name nickname } }",
     ],
 )
 def test_answers_as_graphql_core_does(text: str) -> None:
