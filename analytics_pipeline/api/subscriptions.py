@@ -30,7 +30,7 @@ from analytics_pipeline.api.bounded_queue import BoundedQueue
 from analytics_pipeline.api.cursors import BadCursor, decode_cursor
 from analytics_pipeline.api.gql.context import GraphQLContext
 from analytics_pipeline.api.gql.events import filtered_query
-from analytics_pipeline.api.gql.execution import deadline_context, is_awaitable, result_body
+from analytics_pipeline.api.gql.execution import deadline_context, result_body
 from analytics_pipeline.api.gql.relay import event_position
 from analytics_pipeline.api.gql.subscriptions import Deletion
 from analytics_pipeline.api.hub import parse_stream_id
@@ -159,7 +159,6 @@ def _execute(
         variable_values=operation.variables,
         operation_name=operation.operation_name,
         execution_context_class=deadline_context(deadline, BATCH_SECONDS),
-        is_awaitable=is_awaitable,
     )
 
 

@@ -94,14 +94,13 @@ SCHEMA = graphene.Schema(query=Query).graphql_schema
 
 def run(text: str, context_class: type[ExecutionContext]) -> tuple[Any, list, dict[str, int]]:
     """Data, errors (message, path) and resolver calls of one execution (the project's
-    context with the project's ``is_awaitable``, as ``answer`` runs it)."""
+    context brings the project's ``is_awaitable``)."""
     CALLS.clear()
     result = execute(
         SCHEMA,
         parse(text),
         context_value={"owner": "ops"},
         execution_context_class=context_class,
-        is_awaitable=is_awaitable if context_class is DeadlineContext else None,
     )
     if graphql_is_awaitable(result):
         result = asyncio.run(result)  # type: ignore[arg-type]

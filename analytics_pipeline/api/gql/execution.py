@@ -137,6 +137,8 @@ class DeadlineContext(ExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.leaf_plans: dict[tuple[str, int], LeafPlan | object] = {}
+        if self.is_awaitable is graphql_is_awaitable:  # none given: the fast one
+            self.is_awaitable = is_awaitable
 
     def execute_fields(  # type: ignore[override]
         self, parent_type: Any, source_value: Any, path: Any, fields: Any
@@ -265,7 +267,6 @@ def answer(state: AppState, request: GraphQLRequest, deadline: float, budget: fl
         variable_values=request.variables,
         operation_name=request.operation_name,
         execution_context_class=deadline_context(deadline, budget),
-        is_awaitable=is_awaitable,
     )
     return Answer(200, result_body(result, production))
 
